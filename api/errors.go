@@ -1,0 +1,103 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowd/flowd/engine"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	engine.EInvalid:       http.StatusBadRequest,
+	engine.EUnauthorized:  http.StatusUnauthorized,
+	engine.EForbidden:     http.StatusForbidden,
+	engine.ENotFound:      http.StatusNotFound,
+	engine.EConflict:      http.StatusConflict,
+	engine.EInvalidScript: http.StatusUnprocessableEntity,
+	engine.EUnprocessable: http.StatusUnprocessableEntity,
+	engine.ERateLimited:   http.StatusTooManyRequests,
+	engine.EUnavailable:   http.StatusServiceUnavailable,
+	engine.EInternal:      http.StatusInternalServerError,
+}
+
+// codeOfStatus maps Echo's own errors (unknown route, wrong method, body too large)
+// back to codes.
+var codeOfStatus = map[int]string{
+	http.StatusBadRequest:            engine.EInvalid,
+	http.StatusUnauthorized:          engine.EUnauthorized,
+	http.StatusForbidden:             engine.EForbidden,
+	http.StatusNotFound:              engine.ENotFound,
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusRequestEntityTooLarge: "too_large",
+	http.StatusTooManyRequests:       engine.ERateLimited,
+	http.StatusServiceUnavailable:    engine.EUnavailable,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+}
+
+// errorHandler writes every error as {"error": {code, message}}. Internal errors are
+// logged with the request and shown as a generic message.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var (
+			status int
+			detail errorDetail
+			ee     *engine.Error
+			he     *echo.HTTPError
+		)
+		switch {
+		case errors.As(err, &ee):
+			status = statusOf[ee.Code]
+			if status == 0 {
+				status = http.StatusInternalServerError
+			}
+			detail = errorDetail{Code: ee.Code, Message: ee.Message, Line: ee.Line, Column: ee.Column}
+		case errors.As(err, &he):
+			status = he.Code
+			code, ok := codeOfStatus[status]
+			if !ok {
+				code = engine.EInvalid
+			}
+			msg := http.StatusText(status)
+			switch status {
+			case http.StatusNotFound:
+				msg = "no such route: " + c.Request().Method + " " + c.Request().URL.Path + "; see /api/v1/openapi.json for the routes"
+			case http.StatusMethodNotAllowed:
+				msg = "method " + c.Request().Method + " is not allowed on " + c.Request().URL.Path
+			case http.StatusRequestEntityTooLarge:
+				msg = "the request body is too large; send less data or store it in a file"
+			}
+			detail = errorDetail{Code: code, Message: msg}
+		default:
+			status = http.StatusInternalServerError
+			detail = errorDetail{Code: engine.EInternal, Message: engine.ErrorMessage(err)}
+		}
+		if status >= 500 && status != http.StatusServiceUnavailable {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(status)
+			return
+		}
+		_ = c.JSON(status, errorBody{Error: detail})
+	}
+}
+
+// invalid returns an EInvalid error.
+func invalid(format string, args ...any) error { return engine.Errorf(engine.EInvalid, format, args...) }

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowd/flowd/engine"
+	"github.com/flowd/flowd/scripting"
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+func validName(kind, name string) error {
+	if !nameRE.MatchString(name) {
+		return invalid("%s name %q is not valid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit", kind, name)
+	}
+	return nil
+}
+
+type listResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) listFlows(c echo.Context) error {
+	flows, err := s.Store.ListFlows(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listResponse[engine.Flow]{Items: flows})
+}
+
+func (s *Server) getFlow(c echo.Context) error {
+	f, err := s.Store.GetFlow(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, f)
+}
+
+type putFlowRequest struct {
+	Script      *string `json:"script"`
+	Description string  `json:"description"`
+}
+
+// putFlow saves a flow after checking that its script compiles and has a handler.
+func (s *Server) putFlow(c echo.Context) error {
+	name := c.Param("name")
+	if err := validName("flow", name); err != nil {
+		return err
+	}
+	var req putFlowRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Script == nil {
+		return invalid(`the body needs "script": the flow's JavaScript source`)
+	}
+	if _, err := scripting.Compile(name, *req.Script); err != nil {
+		var se *scripting.ScriptError
+		if errors.As(err, &se) {
+			return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
+		}
+		return err
+	}
+	_, existed := s.Store.GetFlow(c.Request().Context(), name)
+	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if existed != nil {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, f)
+}
+
+func (s *Server) deleteFlow(c echo.Context) error {
+	if err := s.Store.DeleteFlow(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) flowRevisions(c echo.Context) error {
+	revs, err := s.Store.FlowRevisions(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listResponse[engine.FlowRevision]{Items: revs})
+}
+
+type startRequest struct {
+	Inputs json.RawMessage `json:"inputs"`
+}
+
+// maxWait bounds ?wait=, so that a client cannot hold a connection open forever.
+const maxWait = 300
+
+// startFlow starts a flow; with ?wait=N it answers when the execution ends (200) or
+// after N seconds (202 with the running execution).
+func (s *Server) startFlow(c echo.Context) error {
+	var req startRequest
+	if c.Request().ContentLength != 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	var inputs map[string]any
+	if len(req.Inputs) > 0 && string(req.Inputs) != "null" {
+		if err := json.Unmarshal(req.Inputs, &inputs); err != nil || inputs == nil {
+			return invalid(`"inputs" must be a JSON object, like {"inputs": {"customer": 42}}`)
+		}
+	}
+	wait := 0.0
+	if w := c.QueryParam("wait"); w != "" {
+		v, err := strconv.ParseFloat(w, 64)
+		if err != nil || v < 0 {
+			return invalid("wait=%q is not a number of seconds", w)
+		}
+		wait = min(v, maxWait)
+	}
+	exec, err := s.Engine.StartFlow(c.Request().Context(), c.Param("name"), inputs, engine.TriggerAPI)
+	if err != nil {
+		return err
+	}
+	if wait <= 0 {
+		return c.JSON(http.StatusCreated, exec)
+	}
+	exec, ended, err := s.Engine.Wait(c.Request().Context(), exec.ID, time.Duration(wait*float64(time.Second)))
+	if err != nil {
+		return err
+	}
+	if ended {
+		return c.JSON(http.StatusOK, exec)
+	}
+	return c.JSON(http.StatusAccepted, exec)
+}
+
+// decodeJSON decodes the body strictly enough to give a useful message.
+func decodeJSON(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
+		return invalid("the body is not valid JSON: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+// Package api serves flowd's HTTP API with Echo: authentication, flows, executions and
+// the web UI's static files. Every route states the role it needs.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/flowd/flowd/engine"
+)
+
+// Server holds the API's dependencies.
+type Server struct {
+	Engine *engine.Engine
+	Store  engine.Store
+	Auth   *Auth
+	Log    *slog.Logger
+	// Web is the web UI's built assets (index.html at the root); nil serves none.
+	Web fs.FS
+	// Ready reports whether the engine can serve (database and Temporal reachable).
+	Ready func(ctx context.Context) error
+}
+
+// maxBody bounds request bodies: scripts are at most 512 KiB, inputs at most a few MB.
+const maxBody = "4M"
+
+// Handler returns the Echo instance with all routes.
+func (s *Server) Handler() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(s.Log)
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(maxBody))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURIPath: true, LogStatus: true, LogLatency: true, LogError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			s.Log.Debug("request", "method", v.Method, "path", v.URIPath, "status", v.Status, "latency", v.Latency)
+			return nil
+		},
+	}))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/auth/token", s.Auth.token)
+
+	authed := v1.Group("", s.Auth.authenticate)
+	viewer, runner, editor, admin := require(engine.RoleViewer), require(engine.RoleRunner), require(engine.RoleEditor), require(engine.RoleAdmin)
+
+	authed.GET("/flows", s.listFlows, viewer)
+	authed.GET("/flows/:name", s.getFlow, viewer)
+	authed.PUT("/flows/:name", s.putFlow, editor)
+	authed.DELETE("/flows/:name", s.deleteFlow, editor)
+	authed.GET("/flows/:name/revisions", s.flowRevisions, viewer)
+	authed.POST("/flows/:name/executions", s.startFlow, runner)
+
+	authed.GET("/executions", s.listExecutions, viewer)
+	authed.GET("/executions/:id", s.getExecution, viewer)
+	authed.GET("/executions/:id/children", s.children, viewer)
+	authed.GET("/executions/:id/logs", s.logs, viewer)
+
+	authed.GET("/clients", s.listClients, admin)
+	authed.POST("/clients", s.createClient, admin)
+	authed.DELETE("/clients/:id", s.deleteClient, admin)
+
+	// Anything else under /api is an unknown route, never the web UI.
+	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	if s.Web != nil {
+		e.GET("/*", s.web())
+	}
+	return e
+}
+
+func (s *Server) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			s.Log.Warn("not ready", "error", err)
+			return engine.Errorf(engine.EUnavailable, "not ready: %v", err)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// web serves the UI's files, and index.html for any other path (client-side routes).
+func (s *Server) web() echo.HandlerFunc {
+	files := http.FileServerFS(s.Web)
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if p != "/" {
+			if _, err := fs.Stat(s.Web, p[1:]); err != nil {
+				c.Request().URL.Path = "/"
+			}
+		}
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}

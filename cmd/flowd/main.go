@@ -1,0 +1,40 @@
+// Command flowd runs the flowd workflow engine (`flowd` or `flowd serve`) and talks to
+// a running one as an API client (`flowd push`, `run`, `logs`, `executions`). This
+// package only wires the others together.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the command line. Every flag of serve has an environment variable.
+type CLI struct {
+	Serve      ServeCmd      `cmd:"" default:"withargs" help:"Run the API, the web UI, a worker and (unless --temporal-address is set) an embedded Temporal server."`
+	Push       PushCmd       `cmd:"" help:"Save flows from .js files, each named after its file."`
+	Run        RunCmd        `cmd:"" help:"Start a flow."`
+	Logs       LogsCmd       `cmd:"" help:"Print an execution's log lines."`
+	Executions ExecutionsCmd `cmd:"" help:"List executions, newest first."`
+	Bench      BenchCmd      `cmd:"" help:"Measure flowd against a plain Temporal workflow doing the same HTTP calls (starts its own embedded engine)."`
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli,
+		kong.Name("flowd"),
+		kong.Description("flowd: durable JavaScript flows for API automation, on Temporal."),
+		kong.UsageOnError(),
+	)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "flowd:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,41 @@
+// Package rest is flowd's REST connector: one Call sends an HTTP request described
+// by the flow's inputs (see /work/shared/spec/rest-connector.md and KnownInputs)
+// and returns the outputs the flow reads. It is plain Go with no engine or
+// Temporal dependency; the engine supplies stored files, saved OAuth2 grants and
+// a token cache through Connector's fields.
+//
+// Behaviour worth knowing:
+//
+//   - URL: url wins over scheme (https), hostname, port, base_path and path, which
+//     are joined with single slashes. params are added to the query (sorted by
+//     name); a list repeats the key.
+//   - Body: at most one of json, data (deprecated alias of json), text, urlencoded
+//     and multipart. A null input counts as absent. The method defaults to GET, or
+//     POST with a body; json only goes with POST, PUT, PATCH or DELETE. A
+//     Content-Type in headers wins, except for multipart, whose boundary must match.
+//     multipart follows Cloudomation: default type multipart/mixed (set
+//     content-type multipart/form-data for HTML-form style uploads).
+//   - Retries: connection errors, timeouts and retry_status_code answers are tried
+//     again after initial*multiplier^n seconds (at least 1 s, at most maximum, and
+//     at least a Retry-After the server sent), as long as the next try starts
+//     before deadline. Certificate errors, refused domains, too many redirects, a
+//     too-large body and failed token requests are not retried.
+//   - Timeouts: connect_timeout covers TCP connect and TLS handshake, read_timeout
+//     any wait for data (headers or body), total_timeout one whole try.
+//   - Redirects: credentials (Authorization, cookies, the api_key header or query
+//     parameter, and headers whose names contain api-key, apikey, token, secret,
+//     password or session) are dropped when a hop leaves the first request's
+//     origin: another host or port, or https to http.
+//   - AllowedDomains is checked for every request: the first, each redirect hop,
+//     custom auth's auth_url and every page. The token URL of a saved OAuth2 grant
+//     is set by an administrator and is not checked.
+//   - Outputs: headers maps lower-case names to text, repeated headers joined with
+//     ", "; cookies maps the names set by the final response to their values; the
+//     body is json, text or bytes as decodeBody describes. log is a list of objects,
+//     each with a message and, for a try, try, method, url, duration_ms,
+//     status_code or error, and retry_in_seconds. URLs in logs and errors never
+//     show a password or a query API key.
+//   - paginate returns json {items, pages, next}: all items, the number of pages
+//     fetched, and the token of the next page when max_pages stopped it (else null).
+//     A next URL on another host is refused, so credentials stay on the API's host.
+package rest

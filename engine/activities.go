@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Connector runs one call of a connector type (connectors/rest for "REST"). It returns
+// the outputs whenever a request was made, and an error when the call failed; the
+// engine records both on the CONNECTION execution.
+type Connector interface {
+	Call(ctx context.Context, inputs map[string]any) (map[string]any, error)
+}
+
+// Activities are the workflow's side effects. They hold their dependencies; the
+// workflow calls them by registered name.
+type Activities struct {
+	Store      Store
+	Connectors map[string]Connector
+	Log        *slog.Logger
+	// Notify, when set, is told that an execution ended, so that an API call waiting
+	// on it in this process answers at once.
+	Notify func(executionID string)
+}
+
+// BeginInput marks an execution RUNNING.
+type BeginInput struct {
+	ExecutionID string    `json:"execution_id"`
+	At          time.Time `json:"at"`
+}
+
+// Begin marks the execution RUNNING.
+func (a *Activities) Begin(ctx context.Context, in BeginInput) error {
+	return a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: StatusRunning, StartedAt: &in.At}}})
+}
+
+// FinishInput ends an execution.
+type FinishInput struct {
+	ExecutionID string          `json:"execution_id"`
+	Status      Status          `json:"status"`
+	Message     string          `json:"message"`
+	Outputs     json.RawMessage `json:"outputs"`
+	At          time.Time       `json:"at"`
+	Logs        []LogLine       `json:"logs,omitempty"`
+}
+
+// Finish records the execution's end, its outputs and its last log lines at once.
+func (a *Activities) Finish(ctx context.Context, in FinishInput) error {
+	msg := in.Message
+	err := a.Store.Record(ctx, Progress{
+		Logs:    in.Logs,
+		Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status, StatusMessage: &msg, Outputs: in.Outputs, EndedAt: &in.At}},
+	})
+	if err == nil && a.Notify != nil {
+		a.Notify(in.ExecutionID)
+	}
+	return err
+}
+
+// FlushLogs writes log lines; seqs already written are skipped.
+func (a *Activities) FlushLogs(ctx context.Context, logs []LogLine) error {
+	return a.Store.Record(ctx, Progress{Logs: logs})
+}
+
+// ConnectInput is one connector call of a flow.
+type ConnectInput struct {
+	ParentID      string          `json:"parent_id"`
+	RootID        string          `json:"root_id"`
+	ChildID       string          `json:"child_id"`
+	Connector     string          `json:"connector,omitempty"` // a saved connector's name
+	Inputs        map[string]any  `json:"inputs"`
+	At            time.Time       `json:"at"`
+	Logs          []LogLine       `json:"logs,omitempty"`           // the parent's lines so far
+	ParentOutputs json.RawMessage `json:"parent_outputs,omitempty"` // set_output so far
+}
+
+// ConnectResult is the ended CONNECTION execution as the script sees it.
+type ConnectResult struct {
+	Name       string         `json:"name"`
+	Status     Status         `json:"status"`
+	Message    string         `json:"message"`
+	Inputs     map[string]any `json:"inputs"`
+	Outputs    map[string]any `json:"outputs"`
+	InputError string         `json:"input_error,omitempty"`
+}
+
+// maxOutputBytes keeps a connection's outputs well under Temporal's 2 MB payload limit.
+const maxOutputBytes = 1 << 20
+
+// Connect records the CONNECTION execution, runs the connector and records how it
+// ended. A connector failure is a result (the child ended ENDED_ERROR), not an activity
+// error: the connector has done its own retries. Only a store failure is an error, and
+// Temporal retries the activity; the child's id makes that retry create no second row.
+func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResult, error) {
+	inputs := in.Inputs
+	typ, _ := inputs["connector_type"].(string)
+	if in.Connector != "" {
+		return ConnectResult{InputError: fmt.Sprintf("saved connector %q: saved connectors are not available in this version of flowd yet; pass the inputs inline with connector_type", in.Connector)}, nil
+	}
+	conn, ok := a.Connectors[strings.ToUpper(typ)]
+	if !ok {
+		return ConnectResult{InputError: fmt.Sprintf("unknown connector_type %q; use one of: %s", typ, strings.Join(a.connectorTypes(), ", "))}, a.FlushParent(ctx, in)
+	}
+	name := strings.ToUpper(typ)
+	rawInputs, _ := json.Marshal(inputs)
+	parent := in.ParentID
+	child := Execution{ID: in.ChildID, Type: TypeConnection, Name: name, Status: StatusRunning, ParentID: &parent,
+		RootID: in.RootID, Inputs: rawInputs, Outputs: json.RawMessage("{}"), Trigger: TriggerParent, CreatedAt: in.At, StartedAt: &in.At}
+	p := Progress{Create: []Execution{child}, Logs: in.Logs}
+	if in.ParentOutputs != nil {
+		p.Updates = []ExecutionUpdate{{ID: in.ParentID, Outputs: in.ParentOutputs}}
+	}
+	if err := a.Store.Record(ctx, p); err != nil {
+		return ConnectResult{}, err
+	}
+
+	callInputs := make(map[string]any, len(inputs))
+	for k, v := range inputs {
+		if k != "connector_type" && k != "wait" {
+			callInputs[k] = v
+		}
+	}
+	outputs, callErr := conn.Call(ctx, callInputs)
+	if ctx.Err() != nil && callErr != nil {
+		return ConnectResult{}, ctx.Err() // the worker is stopping: let Temporal run it again
+	}
+	res := ConnectResult{Name: name, Status: StatusEndedSuccess, Inputs: inputs, Outputs: outputs}
+	if res.Outputs == nil {
+		res.Outputs = map[string]any{}
+	}
+	res.Outputs["execution_id"] = in.ChildID
+	if callErr != nil {
+		res.Status, res.Message = StatusEndedError, callErr.Error()
+	}
+	rawOut, err := json.Marshal(res.Outputs)
+	if err != nil || len(rawOut) > maxOutputBytes {
+		size := len(rawOut)
+		res.Status = StatusEndedError
+		res.Message = fmt.Sprintf("the response is too large to pass to the flow (%d bytes, limit %d): store it in a file with the dst input", size, maxOutputBytes)
+		res.Outputs = map[string]any{"execution_id": in.ChildID, "status_code": res.Outputs["status_code"]}
+		rawOut, _ = json.Marshal(res.Outputs)
+	}
+	ended := time.Now().UTC()
+	msg := res.Message
+	if err := a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ChildID, Status: res.Status, StatusMessage: &msg, Outputs: rawOut, EndedAt: &ended}}}); err != nil {
+		return ConnectResult{}, err
+	}
+	return res, nil
+}
+
+// FlushParent records the parent's pending log lines when no child is created.
+func (a *Activities) FlushParent(ctx context.Context, in ConnectInput) error {
+	if len(in.Logs) == 0 {
+		return nil
+	}
+	return a.Store.Record(ctx, Progress{Logs: in.Logs})
+}
+
+func (a *Activities) connectorTypes() []string {
+	var names []string
+	for k := range a.Connectors {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+

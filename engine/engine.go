@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// DefaultTaskQueue is the Temporal task queue flowd's workers poll.
+const DefaultTaskQueue = "flowd"
+
+// Engine starts flow executions on Temporal and reports on them.
+type Engine struct {
+	Store     Store
+	Temporal  client.Client
+	TaskQueue string
+	Log       *slog.Logger
+
+	mu      sync.Mutex
+	waiters map[string][]chan struct{}
+}
+
+// StartFlow starts the latest revision of a flow with the given inputs and returns the
+// PENDING execution. It returns ENotFound for an unknown flow and EUnavailable when
+// Temporal cannot be reached (the execution is then recorded as ENDED_ERROR).
+func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]any, trigger Trigger) (Execution, error) {
+	flow, err := e.Store.GetFlow(ctx, name)
+	if err != nil {
+		return Execution{}, err
+	}
+	if inputs == nil {
+		inputs = map[string]any{}
+	}
+	raw, err := json.Marshal(inputs)
+	if err != nil {
+		return Execution{}, Errorf(EInvalid, "inputs cannot be encoded as JSON: %v", err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Execution{}, err
+	}
+	exec := Execution{ID: id.String(), Type: TypeFlow, Name: flow.Name, Status: StatusPending, RootID: id.String(),
+		FlowRevision: flow.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: trigger, CreatedAt: time.Now().UTC()}
+	if err := e.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
+		return Execution{}, err
+	}
+	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: flow.Name, Revision: flow.Revision, Script: flow.Script, Inputs: inputs, Trigger: trigger}
+	opts := client.StartWorkflowOptions{ID: exec.ID, TaskQueue: e.taskQueue(), EnableEagerStart: true}
+	if _, err := e.Temporal.ExecuteWorkflow(ctx, opts, WorkflowName, in); err != nil {
+		e.Log.Error("start workflow", "execution", exec.ID, "error", err)
+		msg := "the engine could not start the execution (Temporal unreachable); try again"
+		now := time.Now().UTC()
+		_ = e.Store.Record(context.WithoutCancel(ctx), Progress{Updates: []ExecutionUpdate{{ID: exec.ID, Status: StatusEndedError, StatusMessage: &msg, EndedAt: &now}}})
+		return Execution{}, Errorf(EUnavailable, "%s", msg)
+	}
+	return exec, nil
+}
+
+// Wait waits up to d for an execution to end and returns it as it is then, with ended
+// telling whether it ended. It returns ENotFound for an unknown execution.
+func (e *Engine) Wait(ctx context.Context, id string, d time.Duration) (exec Execution, ended bool, err error) {
+	exec, err = e.Store.GetExecution(ctx, id)
+	if err != nil || exec.Status.Ended() || d <= 0 {
+		return exec, exec.Status.Ended(), err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	ch := e.subscribe(id)
+	defer e.unsubscribe(id, ch)
+	// In-process workers notify at once; for a worker in another process, Temporal's
+	// long poll tells when the workflow completes.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	}()
+	select {
+	case <-ch:
+	case <-done:
+	case <-ctx.Done():
+	}
+	exec, err = e.Store.GetExecution(context.WithoutCancel(ctx), id)
+	return exec, exec.Status.Ended(), err
+}
+
+// Ended is called when an execution ends in this process; it wakes its waiters.
+func (e *Engine) Ended(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ch := range e.waiters[id] {
+		close(ch)
+	}
+	delete(e.waiters, id)
+}
+
+func (e *Engine) subscribe(id string) chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.waiters == nil {
+		e.waiters = map[string][]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	e.waiters[id] = append(e.waiters[id], ch)
+	return ch
+}
+
+func (e *Engine) unsubscribe(id string, ch chan struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := e.waiters[id]
+	for i, c := range list {
+		if c == ch {
+			e.waiters[id] = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(e.waiters[id]) == 0 {
+		delete(e.waiters, id)
+	}
+}
+
+func (e *Engine) taskQueue() string {
+	if e.TaskQueue == "" {
+		return DefaultTaskQueue
+	}
+	return e.TaskQueue
+}
+
+// NewWorker returns a Temporal worker for flowd's task queue with the flow workflow and
+// the activities registered.
+func NewWorker(c client.Client, taskQueue string, acts *Activities) worker.Worker {
+	if taskQueue == "" {
+		taskQueue = DefaultTaskQueue
+	}
+	w := worker.New(c, taskQueue, worker.Options{})
+	Register(w, acts)
+	return w
+}
+
+// Register registers the workflow and activities on w (a worker or a replayer's registry).
+func Register(w interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+	RegisterActivityWithOptions(any, activity.RegisterOptions)
+}, acts *Activities) {
+	w.RegisterWorkflowWithOptions(FlowWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	if acts == nil {
+		return
+	}
+	w.RegisterActivityWithOptions(acts.Begin, activity.RegisterOptions{Name: activityBegin})
+	w.RegisterActivityWithOptions(acts.Connect, activity.RegisterOptions{Name: activityConnect})
+	w.RegisterActivityWithOptions(acts.Finish, activity.RegisterOptions{Name: activityFinish})
+	w.RegisterActivityWithOptions(acts.FlushLogs, activity.RegisterOptions{Name: activityFlushLog})
+}
+
+// IsUnavailable reports whether err means Temporal could not be reached.
+func IsUnavailable(err error) bool { return ErrorCode(err) == EUnavailable }
+

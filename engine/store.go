@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Store persists flows, executions, log lines and API clients. Implementations return
+// an *Error with ENotFound for a missing record and EConflict for a duplicate.
+type Store interface {
+	SaveFlow(ctx context.Context, name, script, description string) (Flow, error)
+	GetFlow(ctx context.Context, name string) (Flow, error)
+	GetFlowRevision(ctx context.Context, name string, revision int) (FlowRevision, error)
+	ListFlows(ctx context.Context) ([]Flow, error)
+	FlowRevisions(ctx context.Context, name string) ([]FlowRevision, error)
+	DeleteFlow(ctx context.Context, name string) error
+
+	GetExecution(ctx context.Context, id string) (Execution, error)
+	ListExecutions(ctx context.Context, f ExecutionFilter) (items []Execution, nextCursor string, err error)
+	Children(ctx context.Context, id string) ([]Execution, error)
+	// Record applies a batch of progress in one transaction. Creating an execution that
+	// exists and writing a log line whose seq exists are no-ops, so that a replayed or
+	// retried activity records nothing twice.
+	Record(ctx context.Context, p Progress) error
+	Logs(ctx context.Context, executionID string, after int64, limit int) ([]LogLine, error)
+
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	DeleteClient(ctx context.Context, id string) error
+	CountClients(ctx context.Context) (int64, error)
+	// ServerKey returns the value stored under name, storing generate() first when there
+	// is none, so that all processes sharing the database agree on it.
+	ServerKey(ctx context.Context, name string, generate func() (string, error)) (string, error)
+
+	Ping(ctx context.Context) error
+}
+
+// ExecutionFilter selects executions for a list; zero fields do not filter.
+type ExecutionFilter struct {
+	Flow     string
+	Status   Status
+	Type     ExecutionType
+	Trigger  Trigger
+	ParentID string
+	RootID   string
+	Since    time.Time
+	Until    time.Time
+	Limit    int
+	Cursor   string
+}
+
+// Progress is what an execution did since it was last recorded.
+type Progress struct {
+	Create  []Execution
+	Updates []ExecutionUpdate
+	Logs    []LogLine
+}
+
+// ExecutionUpdate changes an execution's status and, when set, its other fields.
+type ExecutionUpdate struct {
+	ID            string          `json:"id"`
+	Status        Status          `json:"status,omitempty"`
+	StatusMessage *string         `json:"status_message,omitempty"`
+	Outputs       json.RawMessage `json:"outputs,omitempty"`
+	StartedAt     *time.Time      `json:"started_at,omitempty"`
+	EndedAt       *time.Time      `json:"ended_at,omitempty"`
+}

@@ -1,0 +1,146 @@
+// Package engine holds flowd's domain: flows, executions and their log lines, the store
+// and runner interfaces, and the Temporal workflow and activities that run a flow's
+// script durably.
+package engine
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Status is where an execution is in its life: PENDING → RUNNING (⇄ WAITING) → ENDED_*.
+type Status string
+
+// Execution statuses.
+const (
+	StatusPending        Status = "PENDING"
+	StatusRunning        Status = "RUNNING"
+	StatusWaiting        Status = "WAITING"
+	StatusEndedSuccess   Status = "ENDED_SUCCESS"
+	StatusEndedError     Status = "ENDED_ERROR"
+	StatusEndedCancelled Status = "ENDED_CANCELLED"
+)
+
+// Ended reports whether the status is final.
+func (s Status) Ended() bool {
+	return s == StatusEndedSuccess || s == StatusEndedError || s == StatusEndedCancelled
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusRunning, StatusWaiting, StatusEndedSuccess, StatusEndedError, StatusEndedCancelled:
+		return true
+	}
+	return false
+}
+
+// ExecutionType tells a flow run from a connector call.
+type ExecutionType string
+
+// Execution types.
+const (
+	TypeFlow       ExecutionType = "FLOW"
+	TypeConnection ExecutionType = "CONNECTION"
+)
+
+// Trigger says what started a root execution.
+type Trigger string
+
+// Triggers.
+const (
+	TriggerAPI      Trigger = "api"
+	TriggerWebhook  Trigger = "webhook"
+	TriggerSchedule Trigger = "schedule"
+	TriggerParent   Trigger = "parent"
+)
+
+// Flow is a named script with its latest revision.
+type Flow struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Revision    int       `json:"revision"`
+	Script      string    `json:"script,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// FlowRevision is one saved version of a flow's script. Executions run the revision they
+// started with.
+type FlowRevision struct {
+	FlowName    string    `json:"flow"`
+	Revision    int       `json:"revision"`
+	Script      string    `json:"script"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Execution is one run of a flow or one connector call, a node in a tree rooted at the
+// execution a trigger started.
+type Execution struct {
+	ID            string          `json:"id"`
+	Type          ExecutionType   `json:"type"`
+	Name          string          `json:"name"`
+	Status        Status          `json:"status"`
+	StatusMessage string          `json:"status_message"`
+	ParentID      *string         `json:"parent_id"`
+	RootID        string          `json:"root_id"`
+	FlowRevision  int             `json:"flow_revision"`
+	Inputs        json.RawMessage `json:"inputs"`
+	Outputs       json.RawMessage `json:"outputs"`
+	Trigger       Trigger         `json:"trigger"`
+	CreatedAt     time.Time       `json:"created_at"`
+	StartedAt     *time.Time      `json:"started_at"`
+	EndedAt       *time.Time      `json:"ended_at"`
+}
+
+// LogLine is one line an execution logged. Seq orders the lines of one execution and
+// makes writing them idempotent: a replayed workflow writes the same seq again.
+type LogLine struct {
+	ExecutionID string    `json:"-"`
+	Seq         int64     `json:"seq"`
+	TS          time.Time `json:"ts"`
+	Level       string    `json:"level"`
+	Message     string    `json:"message"`
+}
+
+// Role is what an API client may do.
+type Role string
+
+// Roles, from most to least privileged.
+const (
+	RoleAdmin  Role = "admin"
+	RoleEditor Role = "editor"
+	RoleRunner Role = "runner"
+	RoleViewer Role = "viewer"
+)
+
+// rank orders roles: a higher rank may do all that a lower one may.
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 4
+	case RoleEditor:
+		return 3
+	case RoleRunner:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// Allows reports whether a client with role r may use a route that needs role need.
+func (r Role) Allows(need Role) bool { return r.rank() >= need.rank() && r.rank() > 0 }
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
+// Client is an API client: an id, a hashed secret and a role.
+type Client struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	SecretHash string    `json:"-"`
+	Role       Role      `json:"role"`
+	CreatedAt  time.Time `json:"created_at"`
+}

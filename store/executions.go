@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/flowd/flowd/engine"
+)
+
+const (
+	defaultListLimit = 50
+	maxListLimit     = 500
+)
+
+// GetExecution returns one execution, or ENotFound.
+func (s *Store) GetExecution(ctx context.Context, id string) (engine.Execution, error) {
+	var r executionRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return engine.Execution{}, notFound(err, "execution %q does not exist; list executions with GET /api/v1/executions", id)
+	}
+	return r.domain(), nil
+}
+
+// ListExecutions returns executions matching f, newest first, and a cursor for the next
+// page ("" on the last page). A malformed cursor is an EInvalid error.
+func (s *Store) ListExecutions(ctx context.Context, f engine.ExecutionFilter) ([]engine.Execution, string, error) {
+	q := s.db.WithContext(ctx).Model(&executionRow{})
+	if f.Flow != "" {
+		q = q.Where("name = ? AND type = ?", f.Flow, string(engine.TypeFlow))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.Type != "" {
+		q = q.Where("type = ?", string(f.Type))
+	}
+	if f.Trigger != "" {
+		q = q.Where("trigger = ?", string(f.Trigger))
+	}
+	if f.ParentID != "" {
+		q = q.Where("parent_id = ?", f.ParentID)
+	}
+	if f.RootID != "" {
+		q = q.Where("root_id = ?", f.RootID)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until.UTC())
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, id)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	limit = min(limit, maxListLimit)
+	var rows []executionRow
+	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	out := make([]engine.Execution, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, next, nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UTC().UnixNano(), 10) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	bad := engine.Errorf(engine.EInvalid, "cursor %q is not valid: pass the next_cursor of the previous page unchanged", c)
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", bad
+	}
+	ns, id, ok := strings.Cut(string(raw), "|")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", bad
+	}
+	return time.Unix(0, n).UTC(), id, nil
+}
+
+// Children returns the direct children of an execution in start order.
+func (s *Store) Children(ctx context.Context, id string) ([]engine.Execution, error) {
+	var rows []executionRow
+	if err := s.db.WithContext(ctx).Where("parent_id = ?", id).Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]engine.Execution, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// Record applies a batch of progress in one transaction; see engine.Store.
+func (s *Store) Record(ctx context.Context, p engine.Progress) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if len(p.Create) > 0 {
+			rows := make([]executionRow, len(p.Create))
+			for i, e := range p.Create {
+				rows[i] = toExecutionRow(e)
+			}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+				return fmt.Errorf("create executions: %w", err)
+			}
+		}
+		for _, u := range p.Updates {
+			set := map[string]any{}
+			if u.Status != "" {
+				set["status"] = string(u.Status)
+			}
+			if u.StatusMessage != nil {
+				set["status_message"] = *u.StatusMessage
+			}
+			if u.Outputs != nil {
+				set["outputs"] = string(u.Outputs)
+			}
+			if u.StartedAt != nil {
+				set["started_at"] = u.StartedAt.UTC()
+			}
+			if u.EndedAt != nil {
+				set["ended_at"] = u.EndedAt.UTC()
+			}
+			if len(set) == 0 {
+				continue
+			}
+			q := tx.Model(&executionRow{}).Where("id = ?", u.ID)
+			if !u.Status.Ended() {
+				// An ended execution stays ended: a late RUNNING from a retried
+				// activity must not reopen it.
+				q = q.Where("status NOT IN ?", []string{string(engine.StatusEndedSuccess), string(engine.StatusEndedError), string(engine.StatusEndedCancelled)})
+			}
+			if err := q.Updates(set).Error; err != nil {
+				return fmt.Errorf("update execution %s: %w", u.ID, err)
+			}
+		}
+		if len(p.Logs) > 0 {
+			rows := make([]logRow, len(p.Logs))
+			for i, l := range p.Logs {
+				rows[i] = logRow{ExecutionID: l.ExecutionID, Seq: l.Seq, TS: l.TS.UTC(), Level: l.Level, Message: l.Message}
+			}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 200).Error; err != nil {
+				return fmt.Errorf("write log lines: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Logs returns up to limit log lines of an execution with seq > after, in order.
+func (s *Store) Logs(ctx context.Context, executionID string, after int64, limit int) ([]engine.LogLine, error) {
+	if limit <= 0 || limit > 5000 {
+		limit = 1000
+	}
+	var rows []logRow
+	if err := s.db.WithContext(ctx).Where("execution_id = ? AND seq > ?", executionID, after).
+		Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]engine.LogLine, len(rows))
+	for i, r := range rows {
+		out[i] = engine.LogLine{ExecutionID: r.ExecutionID, Seq: r.Seq, TS: r.TS.UTC(), Level: r.Level, Message: r.Message}
+	}
+	return out, nil
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/flowd/flowd/engine"
+)
+
+// The row types mirror the tables of migrations/; they stay inside this package so that
+// the domain types carry no gorm tags.
+
+type flowRow struct {
+	Name        string `gorm:"primaryKey"`
+	Description string
+	Revision    int
+	Script      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (flowRow) TableName() string { return "flows" }
+
+func (r flowRow) domain() engine.Flow {
+	return engine.Flow{Name: r.Name, Description: r.Description, Revision: r.Revision, Script: r.Script,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type revisionRow struct {
+	FlowName    string `gorm:"primaryKey"`
+	Revision    int    `gorm:"primaryKey"`
+	Script      string
+	Description string
+	CreatedAt   time.Time
+}
+
+func (revisionRow) TableName() string { return "flow_revisions" }
+
+func (r revisionRow) domain() engine.FlowRevision {
+	return engine.FlowRevision{FlowName: r.FlowName, Revision: r.Revision, Script: r.Script,
+		Description: r.Description, CreatedAt: r.CreatedAt.UTC()}
+}
+
+type executionRow struct {
+	ID            string `gorm:"primaryKey"`
+	Type          string
+	Name          string
+	Status        string
+	StatusMessage string
+	ParentID      *string
+	RootID        string
+	FlowRevision  int
+	Inputs        string
+	Outputs       string
+	Trigger       string
+	CreatedAt     time.Time
+	StartedAt     *time.Time
+	EndedAt       *time.Time
+}
+
+func (executionRow) TableName() string { return "executions" }
+
+func toExecutionRow(e engine.Execution) executionRow {
+	return executionRow{
+		ID: e.ID, Type: string(e.Type), Name: e.Name, Status: string(e.Status), StatusMessage: e.StatusMessage,
+		ParentID: e.ParentID, RootID: e.RootID, FlowRevision: e.FlowRevision,
+		Inputs: jsonText(e.Inputs), Outputs: jsonText(e.Outputs), Trigger: string(e.Trigger),
+		CreatedAt: e.CreatedAt.UTC(), StartedAt: utcPtr(e.StartedAt), EndedAt: utcPtr(e.EndedAt),
+	}
+}
+
+func (r executionRow) domain() engine.Execution {
+	return engine.Execution{
+		ID: r.ID, Type: engine.ExecutionType(r.Type), Name: r.Name, Status: engine.Status(r.Status),
+		StatusMessage: r.StatusMessage, ParentID: r.ParentID, RootID: r.RootID, FlowRevision: r.FlowRevision,
+		Inputs: json.RawMessage(r.Inputs), Outputs: json.RawMessage(r.Outputs), Trigger: engine.Trigger(r.Trigger),
+		CreatedAt: r.CreatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), EndedAt: utcPtr(r.EndedAt),
+	}
+}
+
+type logRow struct {
+	ExecutionID string `gorm:"primaryKey"`
+	Seq         int64  `gorm:"primaryKey"`
+	TS          time.Time
+	Level       string
+	Message     string
+}
+
+func (logRow) TableName() string { return "log_lines" }
+
+type clientRow struct {
+	ID         string `gorm:"primaryKey"`
+	Name       string
+	SecretHash string
+	Role       string
+	CreatedAt  time.Time
+}
+
+func (clientRow) TableName() string { return "api_clients" }
+
+func (r clientRow) domain() engine.Client {
+	return engine.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Role: engine.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
+}
+
+type serverKeyRow struct {
+	Name      string `gorm:"primaryKey"`
+	Value     string
+	CreatedAt time.Time
+}
+
+func (serverKeyRow) TableName() string { return "server_keys" }
+
+func jsonText(m json.RawMessage) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	return string(m)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

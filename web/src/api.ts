@@ -1,0 +1,464 @@
+// The flowd HTTP API client: token handling, JSON requests with the API's
+// error shape, and the log stream (SSE read with fetch so that the
+// Authorization header can be sent).
+
+export const API = '/api/v1';
+
+export class ApiError extends Error {
+  status: number;
+  code: string;
+  line?: number;
+  column?: number;
+  body: unknown;
+  constructor(status: number, code: string, message: string, body?: unknown) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.body = body;
+    const e = (body as any)?.error;
+    if (e && typeof e.line === 'number') this.line = e.line;
+    if (e && typeof e.column === 'number') this.column = e.column;
+  }
+}
+
+/** Human-readable text for any error, with the HTTP status when there is one. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    let hint = '';
+    if (err.status === 401) hint = ' — your session is not valid any more; sign in again.';
+    if (err.status === 403) hint = ' — your API client\'s role does not allow this.';
+    if (err.status === 404 && err.code === 'http_404') hint = ' — this route is not available on this server.';
+    const where = err.line ? ` (line ${err.line}${err.column ? `, column ${err.column}` : ''})` : '';
+    return `${err.message}${where} [${err.status} ${err.code}]${hint}`;
+  }
+  if (err instanceof Error) return err.message || String(err);
+  return String(err);
+}
+
+// ---------------------------------------------------------------------------
+// Session: the token lives in sessionStorage (tab-scoped). The client secret
+// is kept only in memory, to renew the token before it expires; after a page
+// reload the stored token is used until it expires and then the user signs in
+// again.
+
+const KEY = 'flowd.session';
+
+interface Session {
+  token: string;
+  expiresAt: number; // epoch ms
+  clientId: string;
+}
+
+let session: Session | null = loadSession();
+let secret: string | null = null;
+let renewTimer: number | undefined;
+let renewing: Promise<void> | null = null;
+const listeners = new Set<() => void>();
+let notice = '';
+
+function loadSession(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    const s = JSON.parse(raw) as Session;
+    if (!s.token || !s.expiresAt || s.expiresAt <= Date.now()) {
+      sessionStorage.removeItem(KEY);
+      return null;
+    }
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export function currentSession(): Session | null {
+  return session;
+}
+
+/** A message for the sign-in page (why the user was signed out). */
+export function takeNotice(): string {
+  const n = notice;
+  notice = '';
+  return n;
+}
+
+export function onSessionChange(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function emit() {
+  listeners.forEach((fn) => fn());
+}
+
+export function signOut(why = '') {
+  session = null;
+  secret = null;
+  notice = why;
+  clearTimeout(renewTimer);
+  sessionStorage.removeItem(KEY);
+  emit();
+}
+
+async function requestToken(clientId: string, clientSecret: string): Promise<Session> {
+  let res: Response;
+  try {
+    res = await fetch(`${API}/auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+    });
+  } catch (e) {
+    throw new Error(`Cannot reach the server: ${(e as Error).message}`);
+  }
+  const body = await readBody(res);
+  if (!res.ok) {
+    const e = toApiError(res, body);
+    if (res.status === 400 || res.status === 401 || res.status === 403)
+      throw new Error(`Sign-in refused: ${e.message} [${e.status} ${e.code}]. Check the client ID and secret.`);
+    throw e;
+  }
+  const b = body as { access_token?: string; expires_in?: number };
+  if (!b || !b.access_token) throw new Error('The server answered without an access token.');
+  const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 3600;
+  return { token: b.access_token, expiresAt: Date.now() + expiresIn * 1000, clientId };
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewTimer);
+  if (!session || !secret) return;
+  const left = session.expiresAt - Date.now();
+  // Renew at 80% of the lifetime, at least 5 s ahead of expiry.
+  const at = Math.max(1000, Math.min(left * 0.8, left - 5000));
+  renewTimer = window.setTimeout(() => {
+    renew().catch((e) => signOut(`Could not renew the session: ${errorText(e)}`));
+  }, at);
+}
+
+function renew(): Promise<void> {
+  if (!session || !secret) return Promise.reject(new Error('Session expired; sign in again.'));
+  if (!renewing) {
+    const id = session.clientId;
+    const sec = secret;
+    renewing = requestToken(id, sec)
+      .then((s) => {
+        session = s;
+        sessionStorage.setItem(KEY, JSON.stringify(s));
+        scheduleRenewal();
+      })
+      .finally(() => {
+        renewing = null;
+      });
+  }
+  return renewing;
+}
+
+export async function signIn(clientId: string, clientSecret: string): Promise<void> {
+  const s = await requestToken(clientId, clientSecret);
+  session = s;
+  secret = clientSecret;
+  sessionStorage.setItem(KEY, JSON.stringify(s));
+  scheduleRenewal();
+  emit();
+}
+
+async function authHeader(): Promise<string> {
+  if (session && session.expiresAt - Date.now() < 10_000 && secret) await renew();
+  if (!session || session.expiresAt <= Date.now()) {
+    signOut('Your session has expired; sign in again.');
+    throw new ApiError(401, 'session_expired', 'Your session has expired');
+  }
+  return `Bearer ${session.token}`;
+}
+
+// ---------------------------------------------------------------------------
+
+async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function toApiError(res: Response, body: unknown): ApiError {
+  const e = (body as any)?.error;
+  if (e && typeof e === 'object') {
+    return new ApiError(res.status, String(e.code ?? `http_${res.status}`), String(e.message ?? res.statusText), body);
+  }
+  const msg = typeof body === 'string' && body.trim() && body.length < 300 ? body.trim() : res.statusText || 'Request failed';
+  return new ApiError(res.status, `http_${res.status}`, msg, body);
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  query?: Record<string, string | number | undefined | null>;
+  signal?: AbortSignal;
+}
+
+export function withQuery(path: string, query?: RequestOptions['query']): string {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
+}
+
+/** Calls the API; resolves with the parsed JSON body, rejects with ApiError. */
+export async function api<T = any>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const url = withQuery(API + path, opts.query);
+  const doFetch = async () => {
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: await authHeader() };
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+    try {
+      return await fetch(url, {
+        method: opts.method ?? 'GET',
+        headers,
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new Error(`Cannot reach the server: ${(e as Error).message}`);
+    }
+  };
+  let res = await doFetch();
+  if (res.status === 401 && secret) {
+    // The token may have been rejected early (e.g. server restart with new keys): renew once.
+    await renew().catch(() => undefined);
+    res = await doFetch();
+  }
+  const body = await readBody(res);
+  if (!res.ok) {
+    const err = toApiError(res, body);
+    if (res.status === 401) signOut(`Signed out: ${errorText(err)}`);
+    throw err;
+  }
+  return body as T;
+}
+
+/** Normalises list answers: `{items: [...]}` or a bare array. */
+export function items<T = any>(body: any): T[] {
+  if (Array.isArray(body)) return body;
+  if (body && Array.isArray(body.items)) return body.items;
+  return [];
+}
+
+// ---------------------------------------------------------------------------
+// Types
+
+export type Status = 'PENDING' | 'RUNNING' | 'WAITING' | 'ENDED_SUCCESS' | 'ENDED_ERROR' | 'ENDED_CANCELLED';
+
+export interface Execution {
+  id: string;
+  type: 'FLOW' | 'CONNECTION';
+  name: string;
+  status: Status;
+  status_message?: string | null;
+  parent_id?: string | null;
+  root_id?: string | null;
+  flow_revision?: number | null;
+  inputs?: any;
+  outputs?: any;
+  created_at?: string | null;
+  started_at?: string | null;
+  ended_at?: string | null;
+  trigger?: string | null;
+}
+
+export interface LogLine {
+  seq: number;
+  ts: string;
+  level: string;
+  message: string;
+}
+
+export function isEnded(s: string | undefined): boolean {
+  return !!s && s.startsWith('ENDED_');
+}
+
+// ---------------------------------------------------------------------------
+// Log stream
+
+export interface StreamHandlers {
+  onLog(line: LogLine): void;
+  onStatus?(exe: Execution): void;
+  onEnd?(exe: Execution | null): void;
+  onError?(err: unknown): void;
+}
+
+/**
+ * Streams an execution's log with fetch + ReadableStream (EventSource cannot
+ * send the Authorization header). Reconnects with ?after=<last seq> when the
+ * connection drops before the `end` event. Returns a function that stops it.
+ */
+export function streamLogs(id: string, h: StreamHandlers, after = 0): () => void {
+  const ctrl = new AbortController();
+  let lastSeq = after;
+  let ended = false;
+  let failures = 0;
+  let lastStatus = '';
+
+  const run = async () => {
+    while (!ended && !ctrl.signal.aborted) {
+      try {
+        const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: await authHeader() };
+        if (lastSeq) headers['Last-Event-ID'] = String(lastSeq);
+        const url = withQuery(`${API}/executions/${encodeURIComponent(id)}/logs`, { after: lastSeq || undefined });
+        const res = await fetch(url, { headers, signal: ctrl.signal, cache: 'no-store' });
+        if (!res.ok) {
+          const body = await readBody(res);
+          throw toApiError(res, body);
+        }
+        const ctype = res.headers.get('content-type') || '';
+        if (!ctype.includes('text/event-stream')) {
+          // Server answered with the JSON page instead of a stream.
+          const body: any = await readBody(res);
+          for (const l of items<LogLine>(body)) {
+            if (typeof l.seq === 'number' && l.seq <= lastSeq) continue;
+            if (l.seq > lastSeq) lastSeq = l.seq;
+            h.onLog(l);
+          }
+          const st = body?.status as string | undefined;
+          if (st && st !== lastStatus) {
+            lastStatus = st;
+            const exe = await api<Execution>(`/executions/${encodeURIComponent(id)}`, { signal: ctrl.signal }).catch(() => null);
+            if (exe) h.onStatus?.(exe);
+            if (isEnded(st)) {
+              ended = true;
+              h.onEnd?.(exe);
+              return;
+            }
+          }
+          await sleep(1000, ctrl.signal);
+          continue;
+        }
+        failures = 0;
+        await readEvents(res, ctrl.signal, (ev) => {
+          if (ev.event === 'log') {
+            const line = safeJSON(ev.data) as LogLine | null;
+            if (!line) return;
+            if (typeof line.seq === 'number') {
+              if (line.seq <= lastSeq) return; // duplicate after reconnect
+              lastSeq = line.seq;
+            } else if (ev.id) {
+              lastSeq = Number(ev.id) || lastSeq;
+            }
+            h.onLog(line);
+          } else if (ev.event === 'status') {
+            const exe = safeJSON(ev.data) as Execution | null;
+            if (exe) h.onStatus?.(exe);
+          } else if (ev.event === 'end') {
+            ended = true;
+            h.onEnd?.(safeJSON(ev.data) as Execution | null);
+          } else if (ev.event === 'error') {
+            const e = safeJSON(ev.data) as any;
+            h.onError?.(new Error(e?.error?.message ?? e?.message ?? ev.data));
+          }
+        });
+        if (!ended) await sleep(500, ctrl.signal);
+      } catch (e) {
+        if (ctrl.signal.aborted) return;
+        failures++;
+        if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
+          h.onError?.(e);
+          return;
+        }
+        if (failures >= 3) h.onError?.(new Error(`Log stream interrupted (${errorText(e)}); retrying…`));
+        await sleep(Math.min(10_000, 500 * 2 ** failures), ctrl.signal).catch(() => undefined);
+      }
+    }
+  };
+  run();
+  return () => ctrl.abort();
+}
+
+interface SSEEvent {
+  event: string;
+  id: string;
+  data: string;
+}
+
+async function readEvents(res: Response, signal: AbortSignal, on: (e: SSEEvent) => void) {
+  if (!res.body) return;
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  let ev: SSEEvent = { event: 'message', id: '', data: '' };
+  let hasData = false;
+  const abort = () => reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', abort);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let nl: number;
+      while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
+        if (line === '') {
+          if (hasData) on(ev);
+          ev = { event: 'message', id: '', data: '' };
+          hasData = false;
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const i = line.indexOf(':');
+        const field = i < 0 ? line : line.slice(0, i);
+        let val = i < 0 ? '' : line.slice(i + 1);
+        if (val.startsWith(' ')) val = val.slice(1);
+        if (field === 'event') ev.event = val;
+        else if (field === 'id') ev.id = val;
+        else if (field === 'data') {
+          ev.data = hasData ? `${ev.data}\n${val}` : val;
+          hasData = true;
+        }
+      }
+    }
+    if (hasData) on(ev);
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+}
+
+function safeJSON(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DOMException('aborted', 'AbortError'));
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new DOMException('aborted', 'AbortError'));
+    });
+  });
+}
+
+// Keep the renewal timer going after a reload only if we know the secret
+// (we do not), so nothing to schedule here; api calls sign out on expiry.
+
+/** Reads an execution's whole log as JSON pages (`?after=<seq>`). */
+export async function fetchLogs(id: string, signal?: AbortSignal): Promise<LogLine[]> {
+  const all: LogLine[] = [];
+  let after = 0;
+  for (let page = 0; page < 200; page++) {
+    const body: any = await api(`/executions/${encodeURIComponent(id)}/logs`, { query: { after: after || undefined }, signal });
+    const list = items<LogLine>(body).filter((l) => typeof l.seq !== 'number' || l.seq > after);
+    if (!list.length) break;
+    all.push(...list);
+    const last = list[list.length - 1].seq;
+    if (typeof last !== 'number' || last <= after) break;
+    after = last;
+    if (body && (body.next_cursor === null || body.has_more === false)) break;
+  }
+  return all;
+}

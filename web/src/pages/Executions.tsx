@@ -1,0 +1,174 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, Execution, items } from '../api';
+import { duration, fmtTime } from '../format';
+import { href, navigate } from '../router';
+import { ErrorBox, StatusBadge, useAsync } from '../ui';
+
+const STATUSES = ['PENDING', 'RUNNING', 'WAITING', 'ENDED_SUCCESS', 'ENDED_ERROR', 'ENDED_CANCELLED'];
+const FILTERS = ['flow', 'status', 'type', 'trigger', 'since', 'until'] as const;
+
+/** datetime-local value (local time) <-> ISO string */
+function toLocalInput(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return '';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+function fromLocalInput(v: string): string {
+  if (!v) return '';
+  const d = new Date(v);
+  return isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
+export function ExecutionsPage({ query }: { query: URLSearchParams }) {
+  const filters: Record<string, string> = {};
+  for (const f of FILTERS) filters[f] = query.get(f) ?? '';
+  const cursor = query.get('cursor') ?? '';
+  const prev = query.get('prev') ?? ''; // comma-separated stack of earlier cursors
+  const limit = query.get('limit') ?? '25';
+  const [form, setForm] = useState(filters);
+  const key = query.toString();
+  const { data, error, loading, reload } = useAsync(
+    () => api('/executions', { query: { ...filters, limit, cursor } }).then((b) => ({ list: items<Execution>(b), next: (b?.next_cursor as string | null) ?? null })),
+    [key],
+  );
+
+  const [auto, setAuto] = useState(true);
+  const anyLive = !!data?.list.some((x) => !x.status.startsWith('ENDED_'));
+  useEffect(() => {
+    // Keep the first page current while something on it is still running.
+    if (!auto || cursor || !anyLive) return;
+    const t = setInterval(() => reload(), 3000);
+    return () => clearInterval(t);
+  }, [auto, cursor, anyLive, reload]);
+
+  const apply = (e: Event) => {
+    e.preventDefault();
+    navigate(href(['executions'], { ...form, limit }));
+  };
+  const go = (c: string, stack: string) => navigate(href(['executions'], { ...filters, limit, cursor: c, prev: stack }));
+  const setF = (k: string, v: string) => setForm((f) => ({ ...f, [k]: v }));
+
+  return (
+    <section aria-labelledby="exe-title">
+      <div class="page-head">
+        <h1 id="exe-title">Executions</h1>
+        <div class="spacer" />
+        <label class="check">
+          <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.currentTarget.checked)} /> Auto-refresh while running
+        </label>
+        <button class="secondary" onClick={() => reload()}>
+          Refresh
+        </button>
+      </div>
+      <form class="filters" onSubmit={apply} aria-label="Filter executions">
+        <label>
+          Flow
+          <input name="flow" value={form.flow} onInput={(e) => setF('flow', e.currentTarget.value)} />
+        </label>
+        <label>
+          Status
+          <select name="status" value={form.status} onChange={(e) => setF('status', e.currentTarget.value)}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Type
+          <select name="type" value={form.type} onChange={(e) => setF('type', e.currentTarget.value)}>
+            <option value="">any</option>
+            <option value="FLOW">FLOW</option>
+            <option value="CONNECTION">CONNECTION</option>
+          </select>
+        </label>
+        <label>
+          Trigger
+          <input name="trigger" value={form.trigger} onInput={(e) => setF('trigger', e.currentTarget.value)} placeholder="api, webhook, schedule…" />
+        </label>
+        <label>
+          Since
+          <input type="datetime-local" name="since" value={toLocalInput(form.since)} onInput={(e) => setF('since', fromLocalInput(e.currentTarget.value))} />
+        </label>
+        <label>
+          Until
+          <input type="datetime-local" name="until" value={toLocalInput(form.until)} onInput={(e) => setF('until', fromLocalInput(e.currentTarget.value))} />
+        </label>
+        <button type="submit">Apply</button>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => {
+            setForm({ flow: '', status: '', type: '', trigger: '', since: '', until: '' });
+            navigate(href(['executions']));
+          }}
+        >
+          Clear
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {loading && !data && <p class="muted">Loading…</p>}
+      {data && (
+        <>
+          <table class="list" data-testid="executions-table">
+            <thead>
+              <tr>
+                <th scope="col">Execution</th>
+                <th scope="col">Type</th>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Trigger</th>
+                <th scope="col">Created</th>
+                <th scope="col">Duration</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.list.map((x) => (
+                <tr>
+                  <td>
+                    <a href={href(['executions', x.id])} class="mono" title={x.id}>
+                      {x.id.slice(0, 12)}
+                    </a>
+                  </td>
+                  <td>{x.type}</td>
+                  <td>{x.name}</td>
+                  <td>
+                    <StatusBadge status={x.status} />
+                  </td>
+                  <td>{x.trigger != null ? String(x.trigger) : ''}</td>
+                  <td>{fmtTime(x.created_at)}</td>
+                  <td>{duration(x.started_at ?? x.created_at, x.ended_at)}</td>
+                </tr>
+              ))}
+              {data.list.length === 0 && (
+                <tr>
+                  <td colSpan={7} class="muted">
+                    No executions match.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+          <nav class="pager" aria-label="Pages">
+            <button
+              class="secondary"
+              disabled={!cursor}
+              onClick={() => {
+                const stack = prev ? prev.split(',') : [];
+                const back = stack.pop() ?? '-';
+                go(back === '-' ? '' : back, stack.join(','));
+              }}
+            >
+              ← Newer
+            </button>
+            <button class="secondary" disabled={!data.next} onClick={() => go(data.next!, [...(prev ? prev.split(',') : []), cursor || '-'].join(','))}>
+              Older →
+            </button>
+          </nav>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,49 @@
+import { useEffect, useState } from 'preact/hooks';
+
+export interface Route {
+  path: string[]; // decoded segments after "#/"
+  query: URLSearchParams;
+}
+
+export function parseHash(hash = location.hash): Route {
+  const h = hash.replace(/^#\/?/, '');
+  const qi = h.indexOf('?');
+  const p = qi >= 0 ? h.slice(0, qi) : h;
+  const q = qi >= 0 ? h.slice(qi + 1) : '';
+  const path = p.split('/').filter(Boolean).map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  });
+  return { path, query: new URLSearchParams(q) };
+}
+
+export function useRoute(): Route {
+  const [r, setR] = useState(parseHash);
+  useEffect(() => {
+    const on = () => setR(parseHash());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return r;
+}
+
+/** Builds "#/a/b?x=y" with each segment encoded. */
+export function href(segments: (string | number)[], query?: Record<string, string | undefined>): string {
+  let s = '#/' + segments.map((x) => encodeURIComponent(String(x))).join('/');
+  if (query) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
+    const qs = q.toString();
+    if (qs) s += '?' + qs;
+  }
+  return s;
+}
+
+export function navigate(to: string, replace = false) {
+  if (replace) history.replaceState(null, '', to);
+  else location.hash = to.replace(/^#/, '');
+  if (replace) window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
