@@ -77,7 +77,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			msg := http.StatusText(status)
 			switch status {
 			case http.StatusNotFound:
-				msg = "no such route: " + c.Request().Method + " " + c.Request().URL.Path + "; see /api/v1/openapi.json for the routes"
+				msg = "no such route: " + c.Request().Method + " " + c.Request().URL.Path + "; the routes are listed in the README (section API)"
 			case http.StatusMethodNotAllowed:
 				msg = "method " + c.Request().Method + " is not allowed on " + c.Request().URL.Path
 			case http.StatusRequestEntityTooLarge:
@@ -100,4 +100,6 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 }
 
 // invalid returns an EInvalid error.
-func invalid(format string, args ...any) error { return engine.Errorf(engine.EInvalid, format, args...) }
+func invalid(format string, args ...any) error {
+	return engine.Errorf(engine.EInvalid, format, args...)
+}

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -10,7 +13,16 @@ import (
 	"github.com/flowd/flowd/engine"
 )
 
+// getExecution is GET /api/v1/executions/{id}; with ?wait=N it answers once the
+// execution ended (200) or after N seconds (202), as starting with ?wait= does.
 func (s *Server) getExecution(c echo.Context) error {
+	wait, err := parseWait(c)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return s.waitAndReply(c, c.Param("id"), wait)
+	}
 	e, err := s.Store.GetExecution(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -91,9 +103,107 @@ func (s *Server) logs(c echo.Context) error {
 			return invalid("after=%q is not a log line number", a)
 		}
 	}
+	if strings.Contains(c.Request().Header.Get("Accept"), "text/event-stream") {
+		if id := c.Request().Header.Get("Last-Event-ID"); id != "" {
+			if after, err = strconv.ParseInt(id, 10, 64); err != nil {
+				return invalid("Last-Event-ID %q is not a log line number", id)
+			}
+		}
+		return s.streamLogs(c, exec, after)
+	}
 	lines, err := s.Store.Logs(ctx, exec.ID, after, 0)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, logsResponse{Items: lines, Status: exec.Status})
+}
+
+// Live log polling: how often the store is asked for new lines, and how often an idle
+// stream sends a comment so that proxies keep it open.
+const (
+	streamPoll      = 200 * time.Millisecond
+	streamKeepalive = 15 * time.Second
+)
+
+// streamLogs sends the log as server-sent events: "log" events (id = seq, data = the
+// line), "status" events when the execution's status changes, and one "end" event
+// once it has ended and every line was sent. A client resumes with Last-Event-ID.
+func (s *Server) streamLogs(c echo.Context, exec engine.Execution, after int64) error {
+	ctx := c.Request().Context()
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event, id string, v any) error {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			fmt.Fprintf(w, "id: %s\n", id)
+		}
+		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
+		return err
+	}
+	status := engine.Status("")
+	lastWrite := time.Now()
+	for {
+		lines, err := s.Store.Logs(ctx, exec.ID, after, 1000)
+		if err != nil {
+			return send("error", "", errorBody{Error: errorDetail{Code: engine.ErrorCode(err), Message: engine.ErrorMessage(err)}})
+		}
+		for _, l := range lines {
+			if err := send("log", strconv.FormatInt(l.Seq, 10), l); err != nil {
+				return nil // the client went away
+			}
+			after = l.Seq
+		}
+		if len(lines) == 1000 {
+			w.Flush()
+			continue // more lines are waiting: no pause
+		}
+		// Read the status after the lines: an execution that ended before this read has
+		// all its lines stored already.
+		cur, err := s.Store.GetExecution(ctx, exec.ID)
+		if err != nil {
+			return send("error", "", errorBody{Error: errorDetail{Code: engine.ErrorCode(err), Message: engine.ErrorMessage(err)}})
+		}
+		if cur.Status != status {
+			status = cur.Status
+			if err := send("status", "", cur); err != nil {
+				return nil
+			}
+		}
+		if cur.Status.Ended() {
+			if rest, err := s.Store.Logs(ctx, exec.ID, after, 1000); err == nil && len(rest) > 0 {
+				continue // lines written together with the end
+			}
+			_ = send("end", "", cur)
+			w.Flush()
+			return nil
+		}
+		if time.Since(lastWrite) > streamKeepalive {
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
+				return nil
+			}
+			lastWrite = time.Now()
+		}
+		w.Flush()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(streamPoll):
+		}
+	}
+}
+
+// cancel is POST /api/v1/executions/{id}/cancel: 202 with the execution, which ends
+// ENDED_CANCELLED once its script's finally blocks and running calls have stopped.
+func (s *Server) cancel(c echo.Context) error {
+	exec, err := s.Engine.Cancel(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, exec)
 }

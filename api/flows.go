@@ -118,13 +118,9 @@ func (s *Server) startFlow(c echo.Context) error {
 			return invalid(`"inputs" must be a JSON object, like {"inputs": {"customer": 42}}`)
 		}
 	}
-	wait := 0.0
-	if w := c.QueryParam("wait"); w != "" {
-		v, err := strconv.ParseFloat(w, 64)
-		if err != nil || v < 0 {
-			return invalid("wait=%q is not a number of seconds", w)
-		}
-		wait = min(v, maxWait)
+	wait, err := parseWait(c)
+	if err != nil {
+		return err
 	}
 	exec, err := s.Engine.StartFlow(c.Request().Context(), c.Param("name"), inputs, engine.TriggerAPI)
 	if err != nil {
@@ -133,7 +129,26 @@ func (s *Server) startFlow(c echo.Context) error {
 	if wait <= 0 {
 		return c.JSON(http.StatusCreated, exec)
 	}
-	exec, ended, err := s.Engine.Wait(c.Request().Context(), exec.ID, time.Duration(wait*float64(time.Second)))
+	return s.waitAndReply(c, exec.ID, wait)
+}
+
+// parseWait reads ?wait=<seconds>, bounded by maxWait.
+func parseWait(c echo.Context) (time.Duration, error) {
+	w := c.QueryParam("wait")
+	if w == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(w, 64)
+	if err != nil || v < 0 {
+		return 0, invalid("wait=%q is not a number of seconds", w)
+	}
+	return time.Duration(min(v, maxWait) * float64(time.Second)), nil
+}
+
+// waitAndReply answers 200 with the execution once it ended, or 202 with it as it is
+// after wait.
+func (s *Server) waitAndReply(c echo.Context, id string, wait time.Duration) error {
+	exec, ended, err := s.Engine.Wait(c.Request().Context(), id, wait)
 	if err != nil {
 		return err
 	}

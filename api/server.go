@@ -47,6 +47,7 @@ func (s *Server) Handler() *echo.Echo {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
+	demoRoutes(e)
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/token", s.Auth.token)
@@ -65,6 +66,7 @@ func (s *Server) Handler() *echo.Echo {
 	authed.GET("/executions/:id", s.getExecution, viewer)
 	authed.GET("/executions/:id/children", s.children, viewer)
 	authed.GET("/executions/:id/logs", s.logs, viewer)
+	authed.POST("/executions/:id/cancel", s.cancel, runner)
 
 	authed.GET("/clients", s.listClients, admin)
 	authed.POST("/clients", s.createClient, admin)

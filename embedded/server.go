@@ -114,8 +114,8 @@ func Start(opt Options) (*Server, error) {
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 
 	dyn := dynamicconfig.StaticClient{
-		dynamicconfig.EnableEagerWorkflowStart.Key():                   true,
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():               8192,
+		dynamicconfig.EnableEagerWorkflowStart.Key():                     true,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 	}
 	logger := tlog.NewZapLogger(tlog.BuildZapLogger(tlog.Config{Level: opt.LogLevel, Format: "json"}))

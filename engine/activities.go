@@ -62,6 +62,18 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) error {
 	return err
 }
 
+// SetStatusInput moves a running execution between RUNNING and WAITING.
+type SetStatusInput struct {
+	ExecutionID string    `json:"execution_id"`
+	Status      Status    `json:"status"`
+	Logs        []LogLine `json:"logs,omitempty"`
+}
+
+// SetStatus records a status change of a running execution with its pending log lines.
+func (a *Activities) SetStatus(ctx context.Context, in SetStatusInput) error {
+	return a.Store.Record(ctx, Progress{Logs: in.Logs, Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status}}})
+}
+
 // FlushLogs writes log lines; seqs already written are skipped.
 func (a *Activities) FlushLogs(ctx context.Context, logs []LogLine) error {
 	return a.Store.Record(ctx, Progress{Logs: logs})
@@ -86,6 +98,7 @@ type ConnectResult struct {
 	Message    string         `json:"message"`
 	Inputs     map[string]any `json:"inputs"`
 	Outputs    map[string]any `json:"outputs"`
+	EndedAt    time.Time      `json:"ended_at"`
 	InputError string         `json:"input_error,omitempty"`
 }
 
@@ -118,6 +131,20 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 	if err := a.Store.Record(ctx, p); err != nil {
 		return ConnectResult{}, err
 	}
+	// A worker that crashed after the call ended but before the workflow recorded it
+	// runs this again: answer from the stored row instead of calling twice.
+	if prev, err := a.Store.GetExecution(ctx, in.ChildID); err == nil && prev.Status.Ended() {
+		res := ConnectResult{Name: prev.Name, Status: prev.Status, Message: prev.StatusMessage, Inputs: inputs}
+		if prev.EndedAt != nil {
+			res.EndedAt = *prev.EndedAt
+		}
+		if err := json.Unmarshal(prev.Outputs, &res.Outputs); err != nil {
+			return ConnectResult{}, fmt.Errorf("read the stored outputs of connection %s: %w", in.ChildID, err)
+		}
+		return res, nil
+	} else if err != nil {
+		return ConnectResult{}, err
+	}
 
 	callInputs := make(map[string]any, len(inputs))
 	for k, v := range inputs {
@@ -146,6 +173,7 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 		rawOut, _ = json.Marshal(res.Outputs)
 	}
 	ended := time.Now().UTC()
+	res.EndedAt = ended
 	msg := res.Message
 	if err := a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ChildID, Status: res.Status, StatusMessage: &msg, Outputs: rawOut, EndedAt: &ended}}}); err != nil {
 		return ConnectResult{}, err
@@ -169,4 +197,3 @@ func (a *Activities) connectorTypes() []string {
 	sort.Strings(names)
 	return names
 }
-

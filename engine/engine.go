@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -145,21 +147,53 @@ func NewWorker(c client.Client, taskQueue string, acts *Activities) worker.Worke
 	return w
 }
 
-// Register registers the workflow and activities on w (a worker or a replayer's registry).
-func Register(w interface {
-	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
-	RegisterActivityWithOptions(any, activity.RegisterOptions)
-}, acts *Activities) {
+// Register registers the workflow and activities on a worker.
+func Register(w worker.Registry, acts *Activities) {
 	w.RegisterWorkflowWithOptions(FlowWorkflow, workflow.RegisterOptions{Name: WorkflowName})
-	if acts == nil {
-		return
-	}
 	w.RegisterActivityWithOptions(acts.Begin, activity.RegisterOptions{Name: activityBegin})
 	w.RegisterActivityWithOptions(acts.Connect, activity.RegisterOptions{Name: activityConnect})
 	w.RegisterActivityWithOptions(acts.Finish, activity.RegisterOptions{Name: activityFinish})
 	w.RegisterActivityWithOptions(acts.FlushLogs, activity.RegisterOptions{Name: activityFlushLog})
+	w.RegisterActivityWithOptions(acts.SetStatus, activity.RegisterOptions{Name: activitySetStatus})
 }
 
-// IsUnavailable reports whether err means Temporal could not be reached.
-func IsUnavailable(err error) bool { return ErrorCode(err) == EUnavailable }
+// NewReplayer returns a workflow replayer with the flow workflow registered, to check
+// recorded histories against the current code (a determinism test).
+func NewReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(FlowWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	return r
+}
 
+// Cancel asks a running flow execution to stop. Its script sees a CancelledError (so
+// finally blocks run), its running connections end with it, and it ends
+// ENDED_CANCELLED. Cancelling an ended execution is a conflict.
+func (e *Engine) Cancel(ctx context.Context, id string) (Execution, error) {
+	exec, err := e.Store.GetExecution(ctx, id)
+	if err != nil {
+		return Execution{}, err
+	}
+	if exec.Status.Ended() {
+		return exec, Errorf(EConflict, "execution %s has already ended (%s); there is nothing to cancel", id, exec.Status)
+	}
+	if exec.Type == TypeConnection {
+		parent := exec.RootID
+		if exec.ParentID != nil {
+			parent = *exec.ParentID
+		}
+		return exec, Errorf(EInvalid, "execution %s is a connection, which is cancelled with its flow: cancel execution %s", id, parent)
+	}
+	if err := e.Temporal.CancelWorkflow(ctx, id, ""); err != nil {
+		var nf *serviceerror.NotFound
+		if !errors.As(err, &nf) {
+			return exec, Errorf(EUnavailable, "the engine could not cancel execution %s (%v); try again", id, err)
+		}
+		// Temporal does not know it (it never started): end the record here.
+		msg, now := "cancelled on request", time.Now().UTC()
+		if err := e.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: id, Status: StatusEndedCancelled, StatusMessage: &msg, EndedAt: &now}}}); err != nil {
+			return exec, err
+		}
+		e.Ended(id)
+	}
+	return e.Store.GetExecution(ctx, id)
+}

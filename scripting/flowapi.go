@@ -2,7 +2,9 @@ package scripting
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 )
@@ -24,7 +26,8 @@ func (r *run) thisObject() *goja.Object {
 	}))
 	must(o.Set("success", func(message string) { r.finish("ENDED_SUCCESS", message) }))
 	must(o.Set("error", func(message string) { r.finish("ENDED_ERROR", message) }))
-	for _, name := range []string{"flow", "sleep", "message", "wait_for"} {
+	must(o.Set("sleep", r.sleep))
+	for _, name := range []string{"flow", "message", "wait_for"} {
 		n := name
 		must(o.Set(n, func() {
 			r.throw("Error", "this."+n+"() is not available in this version of flowd yet", nil)
@@ -80,6 +83,9 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 		r.throw("TypeError", "this.connect: give connector_type (for example {connector_type: 'REST', url: '...'}) or the name of a saved connector", nil)
 	}
 	child, err := wait(r, func() (Child, error) { return r.host.Connect(req) })
+	if errors.Is(err, ErrCancelled) {
+		r.throw("CancelledError", "this.connect: "+err.Error(), nil)
+	}
 	if err != nil {
 		r.throw("ConnectError", "this.connect: "+err.Error(), nil)
 	}
@@ -89,6 +95,30 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 		r.throw("ExecutionError", msg, map[string]goja.Value{"execution": handle})
 	}
 	return handle
+}
+
+// maxSleep bounds this.sleep: longer waits belong in a schedule.
+const maxSleep = 366 * 24 * time.Hour
+
+// sleep implements this.sleep(seconds): a durable timer.
+func (r *run) sleep(seconds goja.Value) {
+	var secs float64
+	if seconds != nil && !goja.IsUndefined(seconds) {
+		if n, ok := seconds.Export().(int64); ok {
+			secs = float64(n)
+		} else if f, ok := seconds.Export().(float64); ok {
+			secs = f
+		} else {
+			r.throw("TypeError", "this.sleep(seconds): seconds must be a number, like this.sleep(30)", nil)
+		}
+	}
+	d := time.Duration(secs * float64(time.Second))
+	if secs < 0 || secs != secs || d > maxSleep {
+		r.throw("RangeError", "this.sleep(seconds): seconds must be between 0 and one year; use a schedule for longer waits", nil)
+	}
+	if _, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.Sleep(d) }); err != nil {
+		r.throw("CancelledError", "this.sleep: "+err.Error(), nil)
+	}
 }
 
 // handle builds the script's view of a child execution.

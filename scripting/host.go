@@ -1,6 +1,13 @@
 package scripting
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrCancelled is returned by host calls once the execution has been cancelled. The
+// script sees a CancelledError, so that its finally blocks can clean up.
+var ErrCancelled = errors.New("the execution was cancelled")
 
 // Host is what a running flow can do beyond its own JavaScript. engine implements it on
 // top of a Temporal workflow, so that every call that leaves the script is durable and
@@ -13,6 +20,9 @@ type Host interface {
 	// An error is a request that could not start (bad inputs, unknown connector); a
 	// child that ended ENDED_ERROR is returned as a Child, not an error.
 	Connect(req ConnectRequest) (Child, error)
+	// Sleep waits durably (a Temporal timer) for d; it returns ErrCancelled when the
+	// execution is cancelled meanwhile.
+	Sleep(d time.Duration) error
 	// Log records one log line of the execution.
 	Log(level, message string)
 	// SetOutput sets one key of the execution's output_value now.

@@ -130,7 +130,7 @@ func (r *run) failure(err error) Outcome {
 			return Outcome{Status: v.status, Message: v.message, Outputs: r.outputs}
 		case budgetExceeded:
 			return Outcome{Status: "ENDED_ERROR", Outputs: r.outputs, Message: fmt.Sprintf(
-				"the script computed for more than %s without waiting (an endless loop, a catastrophic regular expression or a huge string?) and was stopped%s; break the work into smaller steps or child flows",
+				"the script used up its CPU budget: it computed for more than %s without waiting (an endless loop, a catastrophic regular expression or a huge string?) and was stopped%s; break the work into smaller steps or child flows",
 				v.budget, r.where(intr.Stack()))}
 		}
 	}

@@ -19,6 +19,11 @@ type fakeHost struct {
 }
 
 func (h *fakeHost) Now() time.Time { return h.now }
+
+func (h *fakeHost) Sleep(d time.Duration) error {
+	h.now = h.now.Add(d)
+	return nil
+}
 func (h *fakeHost) Connect(req scripting.ConnectRequest) (scripting.Child, error) {
 	h.connects = append(h.connects, req)
 	if h.answer != nil {

@@ -20,7 +20,6 @@ type CLI struct {
 	Run        RunCmd        `cmd:"" help:"Start a flow."`
 	Logs       LogsCmd       `cmd:"" help:"Print an execution's log lines."`
 	Executions ExecutionsCmd `cmd:"" help:"List executions, newest first."`
-	Bench      BenchCmd      `cmd:"" help:"Measure flowd against a plain Temporal workflow doing the same HTTP calls (starts its own embedded engine)."`
 }
 
 func main() {

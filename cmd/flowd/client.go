@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ClientFlags are shared by the subcommands that talk to a running flowd.
+type ClientFlags struct {
+	URL          string `default:"http://127.0.0.1:8080" env:"FLOWD_URL" help:"Base URL of flowd."`
+	ClientID     string `env:"FLOWD_CLIENT_ID" help:"API client id (printed by the first start of flowd)."`
+	ClientSecret string `env:"FLOWD_CLIENT_SECRET" help:"API client secret."`
+}
+
+// apiClient is a minimal client of flowd's HTTP API.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// apiError is the API's error body.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Line    int    `json:"line"`
+		Column  int    `json:"column"`
+	} `json:"error"`
+}
+
+func (f ClientFlags) dial(ctx context.Context) (*apiClient, error) {
+	if f.ClientID == "" || f.ClientSecret == "" {
+		return nil, fmt.Errorf("set FLOWD_CLIENT_ID and FLOWD_CLIENT_SECRET (or --client-id/--client-secret) to the credentials flowd printed on its first start")
+	}
+	c := &apiClient{base: strings.TrimRight(f.URL, "/"), http: &http.Client{Timeout: 10 * time.Minute}}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	body := map[string]string{"grant_type": "client_credentials", "client_id": f.ClientID, "client_secret": f.ClientSecret}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/auth/token", body, &tok); err != nil {
+		return nil, err
+	}
+	c.token = tok.AccessToken
+	return c, nil
+}
+
+// do sends a JSON request and decodes a JSON answer into out (when not nil). It
+// returns the API's error message for non-2xx answers.
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.doStatus(ctx, method, path, in, out)
+	return err
+}
+
+func (c *apiClient) doStatus(ctx context.Context, method, path string, in, out any) (int, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%w (is flowd running at %s? set FLOWD_URL)", err, c.base)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode >= 300 {
+		var e apiError
+		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
+			if e.Error.Line > 0 {
+				return resp.StatusCode, fmt.Errorf("%s (line %d, column %d)", e.Error.Message, e.Error.Line, e.Error.Column)
+			}
+			return resp.StatusCode, fmt.Errorf("%s", e.Error.Message)
+		}
+		return resp.StatusCode, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		return resp.StatusCode, json.Unmarshal(data, out)
+	}
+	return resp.StatusCode, nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// PushCmd saves flows from files.
+type PushCmd struct {
+	ClientFlags
+	Files []string `arg:"" type:"existingfile" help:"Flow scripts; each is saved under its file name without .js."`
+}
+
+func (p *PushCmd) Run(ctx context.Context) error {
+	c, err := p.dial(ctx)
+	if err != nil {
+		return err
+	}
+	for _, file := range p.Files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		var flow struct {
+			Name     string `json:"name"`
+			Revision int    `json:"revision"`
+		}
+		if err := c.do(ctx, http.MethodPut, "/api/v1/flows/"+url.PathEscape(name), map[string]string{"script": string(src)}, &flow); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		fmt.Printf("saved %s (revision %d)\n", flow.Name, flow.Revision)
+	}
+	return nil
+}
+
+// RunCmd starts a flow.
+type RunCmd struct {
+	ClientFlags
+	Flow       string            `arg:"" help:"Name of the flow."`
+	Input      map[string]string `short:"i" help:"An input as key=value (the value is parsed as JSON when it is valid JSON, else taken as a string)."`
+	InputsFile string            `type:"existingfile" help:"A JSON file with the inputs object."`
+	Wait       bool              `help:"Wait until the execution ends and print it; exit 1 unless it ended with success."`
+	Timeout    time.Duration     `default:"5m" help:"How long --wait waits."`
+}
+
+func (r *RunCmd) Run(ctx context.Context) error {
+	inputs := map[string]any{}
+	if r.InputsFile != "" {
+		b, err := os.ReadFile(r.InputsFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &inputs); err != nil {
+			return fmt.Errorf("%s must hold a JSON object: %w", r.InputsFile, err)
+		}
+	}
+	for k, v := range r.Input {
+		var j any
+		if json.Unmarshal([]byte(v), &j) == nil {
+			inputs[k] = j
+		} else {
+			inputs[k] = v
+		}
+	}
+	c, err := r.dial(ctx)
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/flows/" + url.PathEscape(r.Flow) + "/executions"
+	var exec map[string]any
+	if err := c.do(ctx, http.MethodPost, path, map[string]any{"inputs": inputs}, &exec); err != nil {
+		return err
+	}
+	if !r.Wait {
+		return printJSON(exec)
+	}
+	id, _ := exec["id"].(string)
+	deadline := time.Now().Add(r.Timeout)
+	for {
+		wait := min(time.Until(deadline), 60*time.Second)
+		status, err := c.doStatus(ctx, http.MethodGet, "/api/v1/executions/"+id+"?wait="+fmt.Sprint(int(wait.Seconds())), nil, &exec)
+		if err != nil {
+			return err
+		}
+		if status == http.StatusOK && strings.HasPrefix(fmt.Sprint(exec["status"]), "ENDED_") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err := printJSON(exec); err != nil {
+		return err
+	}
+	if exec["status"] != "ENDED_SUCCESS" {
+		return fmt.Errorf("execution %s is %v: %v", id, exec["status"], exec["status_message"])
+	}
+	return nil
+}
+
+// LogsCmd prints an execution's log lines.
+type LogsCmd struct {
+	ClientFlags
+	ID     string `arg:"" help:"Execution id."`
+	Follow bool   `short:"f" help:"Keep printing new lines until the execution ends."`
+}
+
+func (l *LogsCmd) Run(ctx context.Context) error {
+	c, err := l.dial(ctx)
+	if err != nil {
+		return err
+	}
+	var after int64
+	for {
+		var page struct {
+			Items []struct {
+				Seq     int64     `json:"seq"`
+				TS      time.Time `json:"ts"`
+				Level   string    `json:"level"`
+				Message string    `json:"message"`
+			} `json:"items"`
+			Status string `json:"status"`
+		}
+		if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/executions/%s/logs?after=%d", url.PathEscape(l.ID), after), nil, &page); err != nil {
+			return err
+		}
+		for _, line := range page.Items {
+			fmt.Printf("%s %-5s %s\n", line.TS.Local().Format("15:04:05.000"), line.Level, line.Message)
+			after = line.Seq
+		}
+		if !l.Follow || len(page.Items) == 0 && strings.HasPrefix(page.Status, "ENDED_") {
+			return nil
+		}
+		if len(page.Items) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// ExecutionsCmd lists executions.
+type ExecutionsCmd struct {
+	ClientFlags
+	Flow   string `help:"Only executions of this flow."`
+	Status string `help:"Only executions with this status (e.g. ENDED_ERROR)."`
+	Type   string `help:"FLOW or CONNECTION."`
+	Limit  int    `default:"20" help:"How many."`
+}
+
+func (e *ExecutionsCmd) Run(ctx context.Context) error {
+	c, err := e.dial(ctx)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"limit": {fmt.Sprint(e.Limit)}}
+	for k, v := range map[string]string{"flow": e.Flow, "status": e.Status, "type": e.Type} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var page struct {
+		Items []struct {
+			ID            string    `json:"id"`
+			Type          string    `json:"type"`
+			Name          string    `json:"name"`
+			Status        string    `json:"status"`
+			StatusMessage string    `json:"status_message"`
+			CreatedAt     time.Time `json:"created_at"`
+		} `json:"items"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/v1/executions?"+q.Encode(), nil, &page); err != nil {
+		return err
+	}
+	for _, x := range page.Items {
+		fmt.Printf("%s  %-10s %-16s %-15s %s  %s\n", x.ID, x.Type, x.Name, x.Status, x.CreatedAt.Local().Format(time.DateTime), x.StatusMessage)
+	}
+	return nil
+}

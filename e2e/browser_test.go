@@ -1,0 +1,51 @@
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestBrowser drives the web UI in headless Chromium (web/e2e/run.mjs, Playwright)
+// against a real flowd: sign in, write and save a flow, test-run it with live logs,
+// open the execution tree, cancel a sleeping run. It needs Node with web/node_modules
+// installed and FLOWD_TEST_CHROMIUM (the Chromium binary), which .ci/run sets.
+func TestBrowser(t *testing.T) {
+	chromium := os.Getenv("FLOWD_TEST_CHROMIUM")
+	if chromium == "" {
+		t.Skip("FLOWD_TEST_CHROMIUM is not set (.ci/run sets it to /usr/bin/chromium)")
+	}
+	b := backends[0]
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"type":"success","value":{"id":1,"joke":"A browser walks into a bar and renders the drink."}}`))
+	}))
+	defer target.Close()
+	artifacts := os.Getenv("FLOWD_TEST_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = t.TempDir()
+	}
+	cmd := exec.Command("node", filepath.Join("..", "web", "e2e", "run.mjs"))
+	cmd.Env = append(os.Environ(),
+		"FLOWD_URL="+b.app.URL, "FLOWD_CLIENT_ID="+adminID, "FLOWD_CLIENT_SECRET="+adminSecret,
+		"TARGET_URL="+target.URL, "CHROMIUM_PATH="+chromium, "ARTIFACTS_DIR="+artifacts)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("browser test failed: %v (its output is above; screenshots in %s)", err, artifacts)
+		}
+	case <-time.After(8 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("the browser test did not finish within 8 minutes")
+	}
+}

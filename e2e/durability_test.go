@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// flowdProcess is flowd running in a child process (this test binary re-executed with
+// FLOWD_E2E_SERVE set), so that a test can kill -9 it.
+type flowdProcess struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startProcess(t *testing.T, dataDir string, apiPort, temporalPort int, dbURL string) *flowdProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FLOWD_E2E_SERVE=1", "FLOWD_DATA_DIR="+dataDir, "FLOWD_DATABASE_URL="+dbURL,
+		fmt.Sprintf("FLOWD_ADDR=127.0.0.1:%d", apiPort), fmt.Sprintf("FLOWD_TEMPORAL_PORT=%d", temporalPort))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &flowdProcess{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", apiPort)}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("flowd in a child process did not get ready at %s: %v", p.url, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (p *flowdProcess) kill9(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+}
+
+// TestKillDuringConnect kills flowd with SIGKILL while a flow waits on a slow
+// connection, starts it again, and checks that the flow completes as if nothing had
+// happened: the same Date.now() and Math.random() values, one CONNECTION row per
+// call and no lost or doubled log lines.
+func TestKillDuringConnect(t *testing.T) {
+	each(t, func(t *testing.T, b *backend) {
+		var calls, slowCalls atomic.Int32
+		arrived := make(chan struct{}, 10)
+		release := make(chan struct{})
+		var once sync.Once
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := calls.Add(1)
+			arrived <- struct{}{}
+			if r.URL.Path == "/slow" && slowCalls.Add(1) == 1 {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"path": %q, "call": %d}`, r.URL.Path, n)
+		}))
+		defer slow.Close()
+		defer once.Do(func() { close(release) })
+
+		dbURL := ""
+		if b.name == "postgres" {
+			dbURL = os.Getenv("FLOWD_TEST_POSTGRES_URL")
+		}
+		dir := t.TempDir()
+		apiPort, temporalPort := freePort(t), freePort(t)
+		p := startProcess(t, dir, apiPort, temporalPort, dbURL)
+		c := &client{base: p.url}
+		if err := c.login(adminID, adminSecret); err != nil {
+			t.Fatal(err)
+		}
+		name := unique("durable")
+		pushFlow(t, c, name, `function handler(system, inputs) {
+  const t0 = Date.now(), r0 = Math.random();
+  this.log('before t0=' + t0 + ' r0=' + r0);
+  const fast = this.connect({connector_type: 'REST', url: inputs.base + '/fast'});
+  const slow = this.connect({connector_type: 'REST', url: inputs.base + '/slow'});
+  this.log('after');
+  return {t0: String(t0), r0: String(r0), r1: String(Math.random()), fast: fast.get('output_value').json.path, slow: slow.get('output_value').json.path};
+}`)
+		var started execution
+		c.must(t, "POST", "/api/v1/flows/"+name+"/executions", map[string]any{"inputs": map[string]any{"base": slow.URL}}, &started, 201)
+		for range 2 { // /fast, then /slow, which now hangs
+			select {
+			case <-arrived:
+			case <-time.After(60 * time.Second):
+				t.Fatal("the flow did not call the slow server")
+			}
+		}
+		var before []logLine
+		deadline := time.Now().Add(10 * time.Second)
+		for len(before) == 0 && time.Now().Before(deadline) {
+			before = logsOf(t, c, started.ID)
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(before) != 1 {
+			t.Fatalf("log lines before the kill: %+v", before)
+		}
+		p.kill9(t)
+		once.Do(func() { close(release) })
+
+		p = startProcess(t, dir, apiPort, temporalPort, dbURL)
+		if err := c.login(adminID, adminSecret); err != nil {
+			t.Fatal(err)
+		}
+		e := waitEnded(t, c, started.ID, 90*time.Second)
+		if e.Status != "ENDED_SUCCESS" {
+			t.Fatalf("after the restart the flow ended %s: %s", e.Status, e.StatusMessage)
+		}
+		want := fmt.Sprintf("before t0=%s r0=%s", e.Outputs["t0"], e.Outputs["r0"])
+		if before[0].Message != want {
+			t.Fatalf("Date.now()/Math.random() changed across the crash: logged %q before, %q after", before[0].Message, want)
+		}
+		if e.Outputs["fast"] != "/fast" || e.Outputs["slow"] != "/slow" {
+			t.Fatalf("outputs: %v", e.Outputs)
+		}
+		kids := childrenOf(t, c, e.ID)
+		if len(kids) != 2 {
+			t.Fatalf("want 2 CONNECTION rows (one per call), got %d: %+v", len(kids), kids)
+		}
+		for _, k := range kids {
+			if k.Status != "ENDED_SUCCESS" {
+				t.Fatalf("connection %s ended %s: %s", k.ID, k.Status, k.StatusMessage)
+			}
+		}
+		lines := logsOf(t, c, e.ID)
+		var msgs []string
+		for _, l := range lines {
+			msgs = append(msgs, l.Message)
+		}
+		if len(lines) != 2 || lines[0].Message != want || lines[1].Message != "after" {
+			t.Fatalf("log lines after the restart: %q", strings.Join(msgs, " | "))
+		}
+		// /fast was answered before the kill and is not called again.
+		if n := calls.Load(); n != 3 {
+			t.Fatalf("the slow server saw %d calls, want 3 (fast, slow killed, slow again)", n)
+		}
+	})
+}

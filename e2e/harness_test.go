@@ -1,0 +1,287 @@
+// Package e2e runs flowd end to end: the real embedded Temporal server, the real HTTP
+// API, SQLite (and PostgreSQL when FLOWD_TEST_POSTGRES_URL is set) and real HTTP
+// servers for connectors to call. It is the one package of heavy tests, so that CI
+// links the Temporal server into one test binary only.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/internal/app"
+)
+
+const (
+	adminID     = "e2e-admin"
+	adminSecret = "e2e-admin-secret-0123456789"
+)
+
+// backend is one running flowd the tests talk to over HTTP.
+type backend struct {
+	name string
+	app  *app.App
+	api  *client
+}
+
+var backends []*backend
+
+func TestMain(m *testing.M) {
+	if os.Getenv("FLOWD_E2E_SERVE") != "" {
+		os.Exit(serveChild())
+	}
+	code, err := runWithBackends(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runWithBackends(m *testing.M) (int, error) {
+	ctx := context.Background()
+	level := slog.LevelWarn
+	if os.Getenv("FLOWD_TEST_VERBOSE") != "" {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	dir, err := os.MkdirTemp("", "flowd-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+
+	type want struct{ name, dbURL string }
+	wants := []want{{"sqlite", ""}}
+	if pg := os.Getenv("FLOWD_TEST_POSTGRES_URL"); pg != "" {
+		wants = append(wants, want{"postgres", pg})
+	}
+	for _, w := range wants {
+		a, err := app.Start(ctx, app.Config{
+			Addr: "127.0.0.1:0", DataDir: dir + "/" + w.name, DatabaseURL: w.dbURL, TemporalPort: 0,
+			TaskQueue: "e2e-" + w.name, AdminClientID: adminID, AdminSecret: adminSecret, Log: log.With("backend", w.name),
+		})
+		if err != nil {
+			return 0, fmt.Errorf("start flowd on %s: %w", w.name, err)
+		}
+		defer a.Stop()
+		c := &client{base: a.URL}
+		if err := c.login(adminID, adminSecret); err != nil {
+			return 0, err
+		}
+		backends = append(backends, &backend{name: w.name, app: a, api: c})
+	}
+	return m.Run(), nil
+}
+
+// each runs f as a subtest on every backend.
+func each(t *testing.T, f func(t *testing.T, b *backend)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// serveChild runs flowd in this process for the process tests (kill -9), configured
+// by environment variables, until SIGTERM.
+func serveChild() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var port int
+	fmt.Sscan(os.Getenv("FLOWD_TEMPORAL_PORT"), &port)
+	a, err := app.Start(ctx, app.Config{
+		Addr: os.Getenv("FLOWD_ADDR"), DataDir: os.Getenv("FLOWD_DATA_DIR"), DatabaseURL: os.Getenv("FLOWD_DATABASE_URL"),
+		TemporalPort: port, TaskQueue: "e2e-child", AdminClientID: adminID, AdminSecret: adminSecret, Log: log,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child flowd:", err)
+		return 1
+	}
+	<-ctx.Done()
+	a.Stop()
+	return 0
+}
+
+// client is a small JSON client of the API.
+type client struct {
+	base  string
+	token string
+}
+
+func (c *client) login(id, secret string) error {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	st, err := c.call("POST", "/api/v1/auth/token", map[string]string{"grant_type": "client_credentials", "client_id": id, "client_secret": secret}, &tok)
+	if err != nil {
+		return err
+	}
+	if st != 200 || tok.AccessToken == "" {
+		return fmt.Errorf("login as %s: HTTP %d", id, st)
+	}
+	c.token = tok.AccessToken
+	return nil
+}
+
+// call sends a JSON request and decodes the answer into out; it returns the status.
+func (c *client) call(method, path string, in, out any) (int, error) {
+	var body io.Reader
+	if in != nil {
+		if s, ok := in.(string); ok {
+			body = strings.NewReader(s)
+		} else {
+			b, err := json.Marshal(in)
+			if err != nil {
+				return 0, err
+			}
+			body = bytes.NewReader(b)
+		}
+	}
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: HTTP %d, body not JSON: %q", method, path, resp.StatusCode, data)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// must is call that fails the test unless the status is one of want.
+func (c *client) must(t *testing.T, method, path string, in, out any, want ...int) {
+	t.Helper()
+	var raw json.RawMessage
+	st, err := c.call(method, path, in, &raw)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	ok := false
+	for _, w := range want {
+		ok = ok || st == w
+	}
+	if !ok {
+		t.Fatalf("%s %s: HTTP %d, want %v: %s", method, path, st, want, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+}
+
+// execution is the API's execution as the tests read it.
+type execution struct {
+	ID            string         `json:"id"`
+	Type          string         `json:"type"`
+	Name          string         `json:"name"`
+	Status        string         `json:"status"`
+	StatusMessage string         `json:"status_message"`
+	ParentID      *string        `json:"parent_id"`
+	RootID        string         `json:"root_id"`
+	FlowRevision  int            `json:"flow_revision"`
+	Inputs        map[string]any `json:"inputs"`
+	Outputs       map[string]any `json:"outputs"`
+	Trigger       string         `json:"trigger"`
+	CreatedAt     time.Time      `json:"created_at"`
+	StartedAt     *time.Time     `json:"started_at"`
+	EndedAt       *time.Time     `json:"ended_at"`
+}
+
+type logLine struct {
+	Seq     int64  `json:"seq"`
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// pushFlow saves a flow and fails the test on any error.
+func pushFlow(t *testing.T, c *client, name, script string) {
+	t.Helper()
+	c.must(t, "PUT", "/api/v1/flows/"+name, map[string]string{"script": script}, nil, 200, 201)
+}
+
+// runFlow starts a flow and waits (up to 60 s) for it to end.
+func runFlow(t *testing.T, c *client, name string, inputs map[string]any) execution {
+	t.Helper()
+	var e execution
+	c.must(t, "POST", "/api/v1/flows/"+name+"/executions?wait=60", map[string]any{"inputs": inputs}, &e, 200)
+	return e
+}
+
+// waitEnded polls an execution until it ends or the timeout passes.
+func waitEnded(t *testing.T, c *client, id string, timeout time.Duration) execution {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var e execution
+		st, err := c.call("GET", "/api/v1/executions/"+id+"?wait=5", nil, &e)
+		if err == nil && st == 200 && strings.HasPrefix(e.Status, "ENDED_") {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s did not end within %v (last: HTTP %d %v, %+v)", id, timeout, st, err, e)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func logsOf(t *testing.T, c *client, id string) []logLine {
+	t.Helper()
+	var page struct {
+		Items []logLine `json:"items"`
+	}
+	c.must(t, "GET", "/api/v1/executions/"+id+"/logs", nil, &page, 200)
+	return page.Items
+}
+
+func childrenOf(t *testing.T, c *client, id string) []execution {
+	t.Helper()
+	var page struct {
+		Items []execution `json:"items"`
+	}
+	c.must(t, "GET", "/api/v1/executions/"+id+"/children", nil, &page, 200)
+	return page.Items
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// unique returns a flow name unique to this test run, so that tests can share a
+// PostgreSQL database across runs.
+func unique(prefix string) string {
+	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+}

@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+
+	"github.com/flowd/flowd/engine"
+)
+
+// TestReplayLiveHistories replays the histories of flows run just now against the
+// current workflow code. With FLOWD_RECORD_HISTORIES=<dir> it also writes them there
+// (engine/testdata), where engine's replay test keeps checking them after every change.
+func TestReplayLiveHistories(t *testing.T) {
+	b := backends[0]
+	flows := map[string]string{
+		"replay_connects": `function handler(system, inputs) {
+  this.log('start', Date.now(), Math.random());
+  const a = this.connect({connector_type: 'REST', url: inputs.url});
+  let failed = false;
+  try { this.connect({connector_type: 'REST', url: inputs.url + '/nope'}); } catch (e) { failed = true; }
+  this.set_output('joke', a.get('output_value').json.value.joke);
+  console.warn('failed', failed);
+  return this.success('done');
+}`,
+		"replay_error":   "function handler() {\n  this.log('about to fail');\n  null.x;\n}\n",
+		"replay_runaway": "function handler() { for (;;) {} }",
+	}
+	ids := map[string]string{}
+	for name, script := range flows {
+		pushFlow(t, b.api, name, script)
+		e := runFlow(t, b.api, name, map[string]any{"url": b.app.URL + "/demo/jokes/random"})
+		ids[name] = e.ID
+	}
+	dir := os.Getenv("FLOWD_RECORD_HISTORIES")
+	replayer := engine.NewReplayer()
+	for name, id := range ids {
+		hist := &historypb.History{}
+		it := b.app.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist.Events = append(hist.Events, ev)
+		}
+		if len(hist.Events) < 3 {
+			t.Fatalf("%s: history has %d events", name, len(hist.Events))
+		}
+		if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+			t.Fatalf("replay %s: %v", name, err)
+		}
+		if dir != "" {
+			data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

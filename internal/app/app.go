@@ -1,0 +1,193 @@
+// Package app assembles flowd from its parts: the store, Temporal (embedded or a
+// cluster), a worker and the HTTP API. cmd/flowd and the end-to-end tests use it, so
+// that the tests run exactly what a user runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/flowd/flowd/api"
+	"github.com/flowd/flowd/connectors/rest"
+	"github.com/flowd/flowd/embedded"
+	"github.com/flowd/flowd/engine"
+	"github.com/flowd/flowd/store"
+	"github.com/flowd/flowd/web"
+)
+
+// Config is what flowd runs with; cmd/flowd fills it from flags and environment.
+type Config struct {
+	Addr            string // API and web UI; "127.0.0.1:0" picks a free port
+	DataDir         string
+	DatabaseURL     string // empty: SQLite in DataDir
+	TemporalAddress string // empty: start the embedded server
+	TemporalPort    int    // of the embedded server; 0 picks a free one
+	Namespace       string
+	TaskQueue       string
+	Role            string // all, api or worker
+	AdminClientID   string
+	AdminSecret     string
+	Log             *slog.Logger
+}
+
+// App is a running flowd.
+type App struct {
+	// URL is the API's base URL (empty for a worker-only process).
+	URL string
+	// TemporalAddress is the Temporal frontend in use.
+	TemporalAddress string
+	// AdminClientID and AdminSecret are set when this start created the bootstrap admin
+	// (or it was given in Config).
+	AdminClientID, AdminSecret string
+
+	Store    *store.Store
+	Engine   *engine.Engine
+	Temporal client.Client
+
+	log     *slog.Logger
+	closers []func()
+}
+
+// Start starts flowd as configured. Stop it with Stop.
+func Start(ctx context.Context, cfg Config) (a *App, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.Role == "" {
+		cfg.Role = "all"
+	}
+	a = &App{log: cfg.Log}
+	defer func() {
+		if err != nil {
+			a.Stop()
+		}
+	}()
+
+	if a.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { _ = a.Store.Close() })
+	cfg.Log.Info("database ready", "dialect", a.Store.Dialect())
+
+	a.TemporalAddress = cfg.TemporalAddress
+	if a.TemporalAddress == "" {
+		srv, err := embedded.Start(embedded.Options{DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalPort, Namespace: cfg.Namespace})
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, srv.Stop)
+		a.TemporalAddress = srv.Address()
+		cfg.Log.Info("embedded Temporal server started; attach the Temporal CLI or UI with --address "+a.TemporalAddress, "address", a.TemporalAddress)
+	}
+	if a.Temporal, err = dialTemporal(ctx, a.TemporalAddress, cfg.Namespace, cfg.Log); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Temporal.Close)
+
+	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log}
+	if cfg.Role != "api" {
+		acts := &engine.Activities{
+			Store:      a.Store,
+			Connectors: map[string]engine.Connector{"REST": &rest.Connector{}},
+			Log:        cfg.Log,
+			Notify:     a.Engine.Ended,
+		}
+		w := engine.NewWorker(a.Temporal, cfg.TaskQueue, acts)
+		if err := w.Start(); err != nil {
+			return nil, fmt.Errorf("start the worker on task queue %q: %w", cfg.TaskQueue, err)
+		}
+		a.closers = append(a.closers, w.Stop)
+		cfg.Log.Info("worker started", "task_queue", a.Engine.TaskQueue)
+	}
+	if cfg.Role != "worker" {
+		if err := a.startAPI(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Stop drains and stops everything in reverse start order: the HTTP server finishes
+// its requests, the worker its tasks; running executions stay durable in Temporal.
+func (a *App) Stop() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+func (a *App) startAPI(ctx context.Context, cfg Config) error {
+	key, err := api.SigningKey(ctx, a.Store)
+	if err != nil {
+		return fmt.Errorf("load the token signing key: %w", err)
+	}
+	id, secret, err := api.Bootstrap(ctx, a.Store, cfg.AdminClientID, cfg.AdminSecret)
+	if err != nil {
+		return fmt.Errorf("create the bootstrap admin client: %w", err)
+	}
+	if secret != "" {
+		a.AdminClientID, a.AdminSecret = id, secret
+	}
+	srv := &api.Server{
+		Engine: a.Engine, Store: a.Store, Auth: &api.Auth{Store: a.Store, Key: key}, Log: cfg.Log, Web: web.Assets(),
+		Ready: func(ctx context.Context) error {
+			if err := a.Store.Ping(ctx); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if _, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				return fmt.Errorf("temporal: %w", err)
+			}
+			return nil
+		},
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another flowd running? pick another address with --addr)", cfg.Addr, err)
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cfg.Log.Error("HTTP server stopped", "error", err)
+		}
+	}()
+	a.closers = append(a.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = httpSrv.Shutdown(sctx)
+	})
+	a.URL = "http://" + ln.Addr().String()
+	cfg.Log.Info("API listening", "url", a.URL)
+	return nil
+}
+
+// dialTemporal connects to Temporal, retrying while a just-started server comes up.
+func dialTemporal(ctx context.Context, hostPort, namespace string, log *slog.Logger) (client.Client, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace,
+			Logger: tlog.NewStructuredLogger(log.With("component", "temporal-sdk"))})
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w (is it running? check --temporal-address)", hostPort, err)
+		}
+		log.Warn("waiting for Temporal", "address", hostPort, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
