@@ -19,12 +19,25 @@ import (
 type Server struct {
 	Engine *engine.Engine
 	Store  engine.Store
-	Auth   *Auth
-	Log    *slog.Logger
+	// State holds settings and files.
+	State engine.StateStore
+	Auth  *Auth
+	// Resolver serves saved connectors, secrets and OAuth2 grants.
+	Resolver *engine.Resolver
+	Log      *slog.Logger
 	// Web is the web UI's built assets (index.html at the root); nil serves none.
 	Web fs.FS
 	// Ready reports whether the engine can serve (database and Temporal reachable).
 	Ready func(ctx context.Context) error
+
+	// Webhooks and Schedules store the triggers; nil answers 503 on their routes.
+	Webhooks  engine.WebhookStore
+	Schedules engine.ScheduleStore
+	// WebhookWait is how long a webhook call waits for its flow before answering 202;
+	// 0 is DefaultWebhookWait.
+	WebhookWait time.Duration
+	// Metrics, when set, counts requests and serves GET /metrics.
+	Metrics *Metrics
 }
 
 // maxBody bounds request bodies: scripts are at most 512 KiB, inputs at most a few MB.
@@ -51,6 +64,8 @@ func (s *Server) Handler() *echo.Echo {
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/token", s.Auth.token)
+	s.openAPIRoutes(v1)
+	s.metricsRoutes(e)
 
 	authed := v1.Group("", s.Auth.authenticate)
 	viewer, runner, editor, admin := require(engine.RoleViewer), require(engine.RoleRunner), require(engine.RoleEditor), require(engine.RoleAdmin)
@@ -67,6 +82,10 @@ func (s *Server) Handler() *echo.Echo {
 	authed.GET("/executions/:id/children", s.children, viewer)
 	authed.GET("/executions/:id/logs", s.logs, viewer)
 	authed.POST("/executions/:id/cancel", s.cancel, runner)
+	s.connectorRoutes(authed)
+	s.webhookRoutes(v1, authed)
+	s.scheduleRoutes(authed)
+	s.stateRoutes(authed)
 
 	authed.GET("/clients", s.listClients, admin)
 	authed.POST("/clients", s.createClient, admin)

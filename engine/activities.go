@@ -26,6 +26,13 @@ type Activities struct {
 	// Notify, when set, is told that an execution ended, so that an API call waiting
 	// on it in this process answers at once.
 	Notify func(executionID string)
+	// Resolver resolves saved connectors, grants and secret references; nil
+	// allows only inline calls without secrets.
+	Resolver *Resolver
+	// Observer, when set, is told of flow executions beginning and ending (metrics).
+	Observer Observer
+	// State holds settings and files (system.setting, system.file).
+	State StateStore
 }
 
 // BeginInput marks an execution RUNNING.
@@ -36,7 +43,11 @@ type BeginInput struct {
 
 // Begin marks the execution RUNNING.
 func (a *Activities) Begin(ctx context.Context, in BeginInput) error {
-	return a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: StatusRunning, StartedAt: &in.At}}})
+	err := a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: StatusRunning, StartedAt: &in.At}}})
+	if err == nil {
+		a.observeBegan()
+	}
+	return err
 }
 
 // FinishInput ends an execution.
@@ -54,10 +65,13 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) error {
 	msg := in.Message
 	err := a.Store.Record(ctx, Progress{
 		Logs:    in.Logs,
-		Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status, StatusMessage: &msg, Outputs: in.Outputs, EndedAt: &in.At}},
+		Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status, StatusMessage: &msg, Outputs: in.Outputs, EndedAt: &in.At, Message: json.RawMessage("null")}},
 	})
 	if err == nil && a.Notify != nil {
 		a.Notify(in.ExecutionID)
+	}
+	if err == nil {
+		a.observeEnded(ctx, in)
 	}
 	return err
 }
@@ -67,11 +81,13 @@ type SetStatusInput struct {
 	ExecutionID string    `json:"execution_id"`
 	Status      Status    `json:"status"`
 	Logs        []LogLine `json:"logs,omitempty"`
+	// Message sets (a JSON object) or clears (null) the pending this.message.
+	Message json.RawMessage `json:"message,omitempty"`
 }
 
 // SetStatus records a status change of a running execution with its pending log lines.
 func (a *Activities) SetStatus(ctx context.Context, in SetStatusInput) error {
-	return a.Store.Record(ctx, Progress{Logs: in.Logs, Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status}}})
+	return a.Store.Record(ctx, Progress{Logs: in.Logs, Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status, Message: in.Message}}})
 }
 
 // FlushLogs writes log lines; seqs already written are skipped.
@@ -110,16 +126,23 @@ const maxOutputBytes = 1 << 20
 // error: the connector has done its own retries. Only a store failure is an error, and
 // Temporal retries the activity; the child's id makes that retry create no second row.
 func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResult, error) {
-	inputs := in.Inputs
-	typ, _ := inputs["connector_type"].(string)
-	if in.Connector != "" {
-		return ConnectResult{InputError: fmt.Sprintf("saved connector %q: saved connectors are not available in this version of flowd yet; pass the inputs inline with connector_type", in.Connector)}, nil
+	// Secrets are resolved here and nowhere else: in.Inputs, the recorded rows and
+	// the result (which goes into the workflow history) hold references and
+	// redacted text only.
+	call, err := a.Resolver.Prepare(ctx, in.Connector, in.Inputs)
+	if ErrorCode(err) == EUnprocessable {
+		return ConnectResult{InputError: err.Error()}, a.FlushParent(ctx, in)
+	} else if err != nil {
+		return ConnectResult{}, err // the store is down: Temporal retries
 	}
-	conn, ok := a.Connectors[strings.ToUpper(typ)]
+	red := call.Redactor
+	inputs := red.Map(call.Inputs)
+	conn, ok := a.Connectors[call.Type]
 	if !ok {
+		typ, _ := call.Inputs["connector_type"].(string)
 		return ConnectResult{InputError: fmt.Sprintf("unknown connector_type %q; use one of: %s", typ, strings.Join(a.connectorTypes(), ", "))}, a.FlushParent(ctx, in)
 	}
-	name := strings.ToUpper(typ)
+	name := call.Name
 	rawInputs, _ := json.Marshal(inputs)
 	parent := in.ParentID
 	child := Execution{ID: in.ChildID, Type: TypeConnection, Name: name, Status: StatusRunning, ParentID: &parent,
@@ -146,23 +169,17 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 		return ConnectResult{}, err
 	}
 
-	callInputs := make(map[string]any, len(inputs))
-	for k, v := range inputs {
-		if k != "connector_type" && k != "wait" {
-			callInputs[k] = v
-		}
-	}
-	outputs, callErr := conn.Call(ctx, callInputs)
+	outputs, callErr := callConnector(ctx, conn, call.Resolved, call.Domains)
 	if ctx.Err() != nil && callErr != nil {
 		return ConnectResult{}, ctx.Err() // the worker is stopping: let Temporal run it again
 	}
-	res := ConnectResult{Name: name, Status: StatusEndedSuccess, Inputs: inputs, Outputs: outputs}
+	res := ConnectResult{Name: name, Status: StatusEndedSuccess, Inputs: inputs, Outputs: red.Map(outputs)}
 	if res.Outputs == nil {
 		res.Outputs = map[string]any{}
 	}
 	res.Outputs["execution_id"] = in.ChildID
 	if callErr != nil {
-		res.Status, res.Message = StatusEndedError, callErr.Error()
+		res.Status, res.Message = StatusEndedError, red.String(callErr.Error())
 	}
 	rawOut, err := json.Marshal(res.Outputs)
 	if err != nil || len(rawOut) > maxOutputBytes {

@@ -25,6 +25,10 @@ type Engine struct {
 	Temporal  client.Client
 	TaskQueue string
 	Log       *slog.Logger
+	// MaxParallel bounds the children one execution runs at once (0: DefaultMaxParallel).
+	MaxParallel int
+	// MaxHistory bounds an execution's history events (0: DefaultMaxHistory).
+	MaxHistory int
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
@@ -45,6 +49,9 @@ func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]a
 	if err != nil {
 		return Execution{}, Errorf(EInvalid, "inputs cannot be encoded as JSON: %v", err)
 	}
+	if len(raw) > MaxInputBytes {
+		return Execution{}, Errorf(EInvalid, "the inputs are %d bytes as JSON, over the limit of %d: pass large data as a file (PUT /api/v1/files/{name}) and its name as an input", len(raw), MaxInputBytes)
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Execution{}, err
@@ -54,7 +61,7 @@ func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]a
 	if err := e.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
 		return Execution{}, err
 	}
-	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: flow.Name, Revision: flow.Revision, Script: flow.Script, Inputs: inputs, Trigger: trigger}
+	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: flow.Name, Revision: flow.Revision, Script: flow.Script, Inputs: inputs, Trigger: trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory}
 	opts := client.StartWorkflowOptions{ID: exec.ID, TaskQueue: e.taskQueue(), EnableEagerStart: true}
 	if _, err := e.Temporal.ExecuteWorkflow(ctx, opts, WorkflowName, in); err != nil {
 		e.Log.Error("start workflow", "execution", exec.ID, "error", err)
@@ -155,6 +162,12 @@ func Register(w worker.Registry, acts *Activities) {
 	w.RegisterActivityWithOptions(acts.Finish, activity.RegisterOptions{Name: activityFinish})
 	w.RegisterActivityWithOptions(acts.FlushLogs, activity.RegisterOptions{Name: activityFlushLog})
 	w.RegisterActivityWithOptions(acts.SetStatus, activity.RegisterOptions{Name: activitySetStatus})
+	w.RegisterActivityWithOptions(acts.BeginScheduled, activity.RegisterOptions{Name: activityBeginScheduled})
+	w.RegisterActivityWithOptions(acts.PrepareFlow, activity.RegisterOptions{Name: activityPrepareFlow})
+	w.RegisterActivityWithOptions(acts.GetSetting, activity.RegisterOptions{Name: activityGetSetting})
+	w.RegisterActivityWithOptions(acts.SaveSetting, activity.RegisterOptions{Name: activitySaveSetting})
+	w.RegisterActivityWithOptions(acts.GetFile, activity.RegisterOptions{Name: activityGetFile})
+	w.RegisterActivityWithOptions(acts.SaveFile, activity.RegisterOptions{Name: activitySaveFile})
 }
 
 // NewReplayer returns a workflow replayer with the flow workflow registered, to check
@@ -196,4 +209,26 @@ func (e *Engine) Cancel(ctx context.Context, id string) (Execution, error) {
 		e.Ended(id)
 	}
 	return e.Store.GetExecution(ctx, id)
+}
+
+// Answer answers the pending this.message of a WAITING execution. It is a conflict
+// when the execution is not waiting for an answer.
+func (e *Engine) Answer(ctx context.Context, id string, answer any) (Execution, error) {
+	exec, err := e.Store.GetExecution(ctx, id)
+	if err != nil {
+		return Execution{}, err
+	}
+	var msg PendingMessage
+	if exec.Status != StatusWaiting || len(exec.Message) == 0 || json.Unmarshal(exec.Message, &msg) != nil || msg.ID == 0 {
+		return exec, Errorf(EConflict, "execution %s is not waiting for an answer (it is %s); answer only while it shows a message", id, exec.Status)
+	}
+	a := MessageAnswer{ID: msg.ID, Answer: answer, AnsweredAt: time.Now().UTC()}
+	if err := e.Temporal.SignalWorkflow(ctx, id, "", SignalMessage, a); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return exec, Errorf(EConflict, "execution %s is no longer running", id)
+		}
+		return exec, Errorf(EUnavailable, "the engine could not deliver the answer to execution %s (%v); try again", id, err)
+	}
+	return exec, nil
 }

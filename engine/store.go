@@ -66,4 +66,6 @@ type ExecutionUpdate struct {
 	Outputs       json.RawMessage `json:"outputs,omitempty"`
 	StartedAt     *time.Time      `json:"started_at,omitempty"`
 	EndedAt       *time.Time      `json:"ended_at,omitempty"`
+	// Message sets the pending message; the JSON null clears it.
+	Message json.RawMessage `json:"message,omitempty"`
 }

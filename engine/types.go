@@ -92,6 +92,9 @@ type Execution struct {
 	CreatedAt     time.Time       `json:"created_at"`
 	StartedAt     *time.Time      `json:"started_at"`
 	EndedAt       *time.Time      `json:"ended_at"`
+	// Message is the pending this.message ({id, subject, body, fields, timeout}) while
+	// the execution waits for an answer.
+	Message json.RawMessage `json:"message,omitempty"`
 }
 
 // LogLine is one line an execution logged. Seq orders the lines of one execution and

@@ -35,6 +35,11 @@ type FlowInput struct {
 	Script      string         `json:"script"`
 	Inputs      map[string]any `json:"inputs"`
 	Trigger     Trigger        `json:"trigger"`
+	// MaxParallel bounds the children running at once (0: DefaultMaxParallel).
+	MaxParallel int `json:"max_parallel,omitempty"`
+	// MaxHistory is the number of history events past which the execution refuses
+	// to start more children (0: DefaultMaxHistory).
+	MaxHistory int `json:"max_history,omitempty"`
 }
 
 // FlowResult is how a flow execution ended.
@@ -42,12 +47,18 @@ type FlowResult struct {
 	Status  Status         `json:"status"`
 	Message string         `json:"message"`
 	Outputs map[string]any `json:"outputs"`
+	EndedAt time.Time      `json:"ended_at"`
 }
 
 // Limits of one execution that keep it inside Temporal's payload and history limits.
 const (
+	// MaxOutputBytes bounds a flow's outputs and MaxInputBytes its inputs (as JSON):
+	// Temporal refuses payloads over 2 MB.
+	MaxOutputBytes   = 1 << 20
+	MaxInputBytes    = 1 << 20
 	maxLogLineBytes  = 16 << 10
 	logFlushLines    = 1000
+	logFlushBytes    = 256 << 10 // log lines travel in activity inputs: stay far below 2 MB
 	cpuBudget        = 300 * time.Millisecond
 	maxConnectMinute = 30
 )
@@ -65,6 +76,16 @@ func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
 			MaximumAttempts:    10,
 		},
 	})
+	if in.Trigger == TriggerSchedule && in.ExecutionID == "" {
+		// Started by a Temporal Schedule, so no row exists yet (engine/schedules.go).
+		var ended *FlowResult
+		var err error
+		if in, ended, err = beginScheduled(ctx, in); err != nil {
+			return FlowResult{}, err
+		} else if ended != nil {
+			return *ended, nil
+		}
+	}
 	h := &flowHost{ctx: ctx, in: in, outputs: map[string]any{}, now: workflow.GetInfo(ctx).WorkflowStartTime.UTC()}
 	if err := workflow.ExecuteLocalActivity(ctx, activityBegin, BeginInput{ExecutionID: in.ExecutionID, At: h.now}).Get(ctx, nil); err != nil {
 		return FlowResult{}, err // the store is down; Temporal retries the workflow task
@@ -82,6 +103,11 @@ func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
 	if outcome.Outputs == nil {
 		outcome.Outputs = map[string]any{}
 	}
+	// A flow ends after its children: the ones started with {wait: false} and never
+	// waited for run to their end (or, when cancelled, are cancelled and recorded so).
+	for len(h.open) > 0 {
+		_, _ = h.open[0].Wait()
+	}
 	if ctx.Err() != nil {
 		// Cancelled: the script has run its finally blocks; record the end on a
 		// context that is not cancelled.
@@ -90,12 +116,19 @@ func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
 	}
 	res := FlowResult{Status: Status(outcome.Status), Message: outcome.Message, Outputs: outcome.Outputs}
 	outputs, err := json.Marshal(res.Outputs)
-	if err != nil {
+	switch {
+	case err != nil:
 		res = FlowResult{Status: StatusEndedError, Message: "the flow's outputs cannot be stored as JSON: " + err.Error(), Outputs: map[string]any{}}
+		outputs = []byte("{}")
+	case len(outputs) > MaxOutputBytes:
+		// Temporal refuses payloads over 2 MB: a bigger output would wedge the workflow.
+		res = FlowResult{Status: StatusEndedError, Outputs: map[string]any{},
+			Message: fmt.Sprintf("the flow's outputs are %d bytes, over the limit of %d: return less, or save large data with system.file(name).save_text_content()", len(outputs), MaxOutputBytes)}
 		outputs = []byte("{}")
 	}
 	fin := FinishInput{ExecutionID: in.ExecutionID, Status: res.Status, Message: res.Message, Outputs: outputs,
 		At: latest(workflow.Now(ctx), h.now), Logs: h.takeLogs()}
+	res.EndedAt = fin.At
 	if err := workflow.ExecuteLocalActivity(ctx, activityFinish, fin).Get(ctx, nil); err != nil {
 		return FlowResult{}, err
 	}
@@ -131,6 +164,10 @@ type flowHost struct {
 	logs     []LogLine
 	logSeq   int64
 	children int
+	open     []*pending // started children not waited for yet, oldest first
+	logBytes int
+	unsent   bool // a child workflow was started in the current workflow task
+	messages int
 	// now is the script's clock (Date, log timestamps). It moves only with what is
 	// recorded durably (the workflow's start, the end of each connection), never with
 	// the time a workflow task happens to run, so that a flow re-run after a crash sees
@@ -146,7 +183,8 @@ func (h *flowHost) Log(level, message string) {
 	}
 	h.logSeq++
 	h.logs = append(h.logs, LogLine{ExecutionID: h.in.ExecutionID, Seq: h.logSeq, TS: h.now, Level: level, Message: message})
-	if len(h.logs) >= logFlushLines {
+	h.logBytes += len(message) + 64
+	if len(h.logs) >= logFlushLines || h.logBytes >= logFlushBytes {
 		// A chatty script must not hold thousands of lines only in memory.
 		_ = workflow.ExecuteLocalActivity(h.ctx, activityFlushLog, h.takeLogs()).Get(h.ctx, nil)
 	}
@@ -157,20 +195,20 @@ func (h *flowHost) Sleep(d time.Duration) error {
 	if h.ctx.Err() != nil {
 		return scripting.ErrCancelled
 	}
-	h.setStatus(h.ctx, StatusWaiting)
+	h.setStatus(h.ctx, StatusWaiting, nil)
 	if err := workflow.Sleep(h.ctx, d); err != nil {
 		return scripting.ErrCancelled
 	}
 	h.now = h.now.Add(d)
-	h.setStatus(h.ctx, StatusRunning)
+	h.setStatus(h.ctx, StatusRunning, nil)
 	return nil
 }
 
 // setStatus records a status change with the pending log lines. A store failure is
 // retried by the local activity's policy; past that the status shows late, which is
 // better than failing the flow.
-func (h *flowHost) setStatus(ctx workflow.Context, st Status) {
-	in := SetStatusInput{ExecutionID: h.in.ExecutionID, Status: st, Logs: h.takeLogs()}
+func (h *flowHost) setStatus(ctx workflow.Context, st Status, message json.RawMessage) {
+	in := SetStatusInput{ExecutionID: h.in.ExecutionID, Status: st, Logs: h.takeLogs(), Message: message}
 	if err := workflow.ExecuteLocalActivity(ctx, activitySetStatus, in).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("record status", "status", st, "error", err)
 	}
@@ -178,7 +216,7 @@ func (h *flowHost) setStatus(ctx workflow.Context, st Status) {
 
 func (h *flowHost) takeLogs() []LogLine {
 	l := h.logs
-	h.logs = nil
+	h.logs, h.logBytes = nil, 0
 	return l
 }
 
@@ -186,44 +224,4 @@ func (h *flowHost) SetOutput(key string, value any) { h.outputs[key] = value }
 
 func (h *flowHost) Self() scripting.Child {
 	return scripting.Child{ID: h.in.ExecutionID, Name: h.in.Flow, Status: string(StatusRunning), Inputs: h.in.Inputs}
-}
-
-func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Child, error) {
-	h.children++
-	in := ConnectInput{
-		ParentID:  h.in.ExecutionID,
-		RootID:    h.in.RootID,
-		ChildID:   childID(h.in.ExecutionID, h.children),
-		Connector: req.Name,
-		Inputs:    req.Inputs,
-		At:        h.now,
-		Logs:      h.takeLogs(),
-	}
-	if len(h.outputs) > 0 {
-		in.ParentOutputs, _ = json.Marshal(h.outputs)
-	}
-	ctx := h.ctx
-	if ctx.Err() != nil {
-		// Cancelled already: a connect in the script's finally block runs to its end.
-		ctx, _ = workflow.NewDisconnectedContext(ctx)
-	}
-	var res ConnectResult
-	if err := workflow.ExecuteLocalActivity(ctx, activityConnect, in).Get(ctx, &res); err != nil {
-		if ctx.Err() != nil {
-			// Cancelled while the call ran: the connection ends cancelled too.
-			dctx, _ := workflow.NewDisconnectedContext(ctx)
-			fin := FinishInput{ExecutionID: in.ChildID, Status: StatusEndedCancelled, Message: "cancelled with its parent", Outputs: json.RawMessage("{}"), At: workflow.Now(dctx).UTC()}
-			_ = workflow.ExecuteLocalActivity(dctx, activityFinish, fin).Get(dctx, nil)
-			return scripting.Child{}, scripting.ErrCancelled
-		}
-		return scripting.Child{}, fmt.Errorf("the connection could not be run or recorded (%v); try again later", err)
-	}
-	if res.EndedAt.After(h.now) {
-		h.now = res.EndedAt.UTC()
-	}
-	if res.InputError != "" {
-		return scripting.Child{}, fmt.Errorf("%s", res.InputError)
-	}
-	return scripting.Child{ID: in.ChildID, Name: res.Name, Status: string(res.Status), StatusMessage: res.Message,
-		Inputs: res.Inputs, Outputs: res.Outputs}, nil
 }

@@ -1,10 +1,13 @@
 package scripting
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
 )
@@ -27,24 +30,112 @@ func (r *run) thisObject() *goja.Object {
 	must(o.Set("success", func(message string) { r.finish("ENDED_SUCCESS", message) }))
 	must(o.Set("error", func(message string) { r.finish("ENDED_ERROR", message) }))
 	must(o.Set("sleep", r.sleep))
-	for _, name := range []string{"flow", "message", "wait_for"} {
-		n := name
-		must(o.Set(n, func() {
-			r.throw("Error", "this."+n+"() is not available in this version of flowd yet", nil)
-		}))
-	}
+	must(o.Set("flow", r.flow))
+	must(o.Set("wait_for", r.waitFor))
+	must(o.Set("message", r.message))
 	return o
 }
 
 // systemObject builds `system`, the platform.
 func (r *run) systemObject() *goja.Object {
 	o := r.vm.NewObject()
-	for _, name := range []string{"setting", "file"} {
-		n := name
-		must(o.Set(n, func() {
-			r.throw("Error", "system."+n+"() is not available in this version of flowd yet", nil)
-		}))
+	must(o.Set("setting", r.setting))
+	must(o.Set("file", r.file))
+	return o
+}
+
+func (r *run) storedName(kind string, name goja.Value) string {
+	if !isString(name) || name.String() == "" || len(name.String()) > 200 {
+		r.throw("TypeError", "system."+kind+"(name): name must be a non-empty string of at most 200 characters", nil)
 	}
+	return name.String()
+}
+
+// setting implements system.setting(name) with get('value') and save(value).
+func (r *run) setting(name goja.Value) goja.Value {
+	n := r.storedName("setting", name)
+	o := r.vm.NewObject()
+	must(o.Set("get", func(field string) goja.Value {
+		switch field {
+		case "name":
+			return r.vm.ToValue(n)
+		case "value":
+		default:
+			r.throw("TypeError", "system.setting('"+n+"').get(field): field must be 'value' or 'name'", nil)
+		}
+		type read struct {
+			v  any
+			ok bool
+		}
+		v, err := wait(r, func() (read, error) {
+			v, ok, err := r.host.Setting(n)
+			return read{v, ok}, err
+		})
+		if err != nil {
+			r.throw("Error", "system.setting('"+n+"'): "+err.Error(), nil)
+		}
+		if !v.ok {
+			return goja.Undefined()
+		}
+		out, err := r.fromGo(v.v)
+		if err != nil {
+			r.throw("Error", "system.setting('"+n+"'): "+err.Error(), nil)
+		}
+		return out
+	}))
+	must(o.Set("save", func(value goja.Value) goja.Value {
+		v, err := r.toGo(value)
+		if err != nil {
+			r.throw("TypeError", "system.setting('"+n+"').save: the value cannot be stored as JSON: "+err.Error(), nil)
+		}
+		if _, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.SaveSetting(n, v) }); err != nil {
+			r.throw("Error", "system.setting('"+n+"').save: "+err.Error(), nil)
+		}
+		return o
+	}))
+	return o
+}
+
+// file implements system.file(name) with get/save_text_content and
+// get/save_base64_content.
+func (r *run) file(name goja.Value) goja.Value {
+	n := r.storedName("file", name)
+	o := r.vm.NewObject()
+	read := func() []byte {
+		v, err := wait(r, func() ([]byte, error) {
+			b, ok, err := r.host.File(n)
+			if err == nil && !ok {
+				err = errors.New("there is no file named " + strconv.Quote(n) + "; save it first with save_text_content or PUT /api/v1/files/" + n)
+			}
+			return b, err
+		})
+		if err != nil {
+			r.throw("Error", "system.file('"+n+"'): "+err.Error(), nil)
+		}
+		return v
+	}
+	save := func(b []byte) {
+		if _, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.SaveFile(n, b) }); err != nil {
+			r.throw("Error", "system.file('"+n+"').save: "+err.Error(), nil)
+		}
+	}
+	must(o.Set("get_text_content", func() string {
+		b := read()
+		if !utf8.Valid(b) {
+			r.throw("Error", "system.file('"+n+"'): the file is not UTF-8 text; use get_base64_content()", nil)
+		}
+		return string(b)
+	}))
+	must(o.Set("get_base64_content", func() string { return base64.StdEncoding.EncodeToString(read()) }))
+	must(o.Set("save_text_content", func(s string) goja.Value { save([]byte(s)); return o }))
+	must(o.Set("save_base64_content", func(s string) goja.Value {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			r.throw("TypeError", "system.file('"+n+"').save_base64_content: not valid base64: "+err.Error(), nil)
+		}
+		save(b)
+		return o
+	}))
 	return o
 }
 
@@ -82,19 +173,226 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 	if req.Name == "" && req.Inputs["connector_type"] == nil {
 		r.throw("TypeError", "this.connect: give connector_type (for example {connector_type: 'REST', url: '...'}) or the name of a saved connector", nil)
 	}
-	child, err := wait(r, func() (Child, error) { return r.host.Connect(req) })
+	waitFor := true
+	if w, ok := req.Inputs["wait"]; ok {
+		b, isBool := w.(bool)
+		if !isBool {
+			r.throw("TypeError", "this.connect: wait must be true or false", nil)
+		}
+		waitFor = b
+		delete(req.Inputs, "wait")
+	}
+	p, err := wait(r, func() (Pending, error) { return r.host.Connect(req) })
 	if errors.Is(err, ErrCancelled) {
 		r.throw("CancelledError", "this.connect: "+err.Error(), nil)
 	}
 	if err != nil {
 		r.throw("ConnectError", "this.connect: "+err.Error(), nil)
 	}
-	handle := r.handle(child)
-	if child.Status == "ENDED_ERROR" {
-		msg := "connection " + child.Name + " (" + child.ID + ") failed: " + child.StatusMessage
-		r.throw("ExecutionError", msg, map[string]goja.Value{"execution": handle})
+	return r.startedChild("connection", p, waitFor)
+}
+
+// flow implements this.flow(name, inputs, {wait}).
+func (r *run) flow(call goja.FunctionCall) goja.Value {
+	args := call.Arguments
+	if len(args) == 0 || !isString(args[0]) || args[0].String() == "" {
+		r.throw("TypeError", "this.flow(name, inputs): name must be the name of a saved flow, like this.flow('send_invoice', {id: 42})", nil)
 	}
-	return handle
+	req := FlowRequest{Name: args[0].String(), Inputs: map[string]any{}}
+	if len(args) > 1 && !goja.IsUndefined(args[1]) && !goja.IsNull(args[1]) {
+		v, err := r.toGo(args[1])
+		m, ok := v.(map[string]any)
+		if err != nil || !ok {
+			r.throw("TypeError", "this.flow('"+req.Name+"', inputs): inputs must be an object, like {id: 42}", nil)
+		}
+		req.Inputs = m
+	}
+	waitFor := true
+	if len(args) > 2 && !goja.IsUndefined(args[2]) {
+		opts, _ := r.toGo(args[2])
+		m, ok := opts.(map[string]any)
+		if !ok {
+			r.throw("TypeError", "this.flow: options must be an object like {wait: false}", nil)
+		}
+		if w, ok := m["wait"]; ok {
+			b, isBool := w.(bool)
+			if !isBool {
+				r.throw("TypeError", "this.flow: wait must be true or false", nil)
+			}
+			waitFor = b
+		}
+	}
+	p, err := wait(r, func() (Pending, error) { return r.host.Flow(req) })
+	if errors.Is(err, ErrCancelled) {
+		r.throw("CancelledError", "this.flow: "+err.Error(), nil)
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		r.throw("TypeError", "this.flow('"+req.Name+"'): "+ie.Message, nil)
+	}
+	if err != nil {
+		r.throw("ExecutionError", "this.flow('"+req.Name+"'): "+err.Error(), nil)
+	}
+	return r.startedChild("flow", p, waitFor)
+}
+
+// startedChild returns the handle of a started child, after waiting for it unless
+// waitFor is false.
+func (r *run) startedChild(kind string, p Pending, waitFor bool) goja.Value {
+	h := &childHandle{kind: kind, p: p}
+	obj := r.handleObject(h)
+	if waitFor {
+		r.await(h, obj)
+	}
+	return obj
+}
+
+// childHandle is the state behind a child's handle object.
+type childHandle struct {
+	kind  string // "connection" or "flow"
+	p     Pending
+	done  bool
+	child Child
+}
+
+// await waits for the child and throws an ExecutionError if it failed.
+func (r *run) await(h *childHandle, obj *goja.Object) {
+	if !h.done {
+		c, err := wait(r, h.p.Wait)
+		if errors.Is(err, ErrCancelled) {
+			r.throw("CancelledError", err.Error(), nil)
+		}
+		var ie *InputError
+		if errors.As(err, &ie) {
+			h.done = true // nothing more to wait for
+			r.throw("TypeError", "this.connect: "+ie.Message, nil)
+		}
+		if err != nil {
+			r.throw("ExecutionError", h.kind+" "+h.p.Name()+" ("+h.p.ID()+"): "+err.Error(), map[string]goja.Value{"execution": obj})
+		}
+		h.child, h.done = c, true
+	}
+	if h.child.Status == "ENDED_ERROR" {
+		msg := h.kind + " " + h.child.Name + " (" + h.child.ID + ") failed: " + h.child.StatusMessage
+		r.throw("ExecutionError", msg, map[string]goja.Value{"execution": obj})
+	}
+}
+
+// handleObject builds the script's view of a child execution: get(field), wait().
+// id and name are known at once; other fields wait for the child to end.
+func (r *run) handleObject(h *childHandle) *goja.Object {
+	o := r.vm.NewObject()
+	must(o.Set("get", func(field string) goja.Value {
+		switch field {
+		case "id":
+			return r.vm.ToValue(h.p.ID())
+		case "name":
+			return r.vm.ToValue(h.p.Name())
+		}
+		if !h.done {
+			func() {
+				defer func() {
+					// get() of a failed child returns its fields instead of throwing.
+					if rec := recover(); rec != nil && !h.done {
+						panic(rec)
+					}
+				}()
+				r.await(h, o)
+			}()
+		}
+		return r.field(h.child, field)
+	}))
+	must(o.Set("wait", func() goja.Value {
+		r.await(h, o)
+		return o
+	}))
+	r.handles[o] = h
+	return o
+}
+
+// waitFor implements this.wait_for(c1, c2, ...) (handles or arrays of handles): it
+// waits for all of them, then throws an ExecutionError for the first that failed.
+func (r *run) waitFor(call goja.FunctionCall) goja.Value {
+	var objs []*goja.Object
+	var collect func(v goja.Value)
+	collect = func(v goja.Value) {
+		o, ok := v.(*goja.Object)
+		if ok {
+			if _, isHandle := r.handles[o]; isHandle {
+				objs = append(objs, o)
+				return
+			}
+			if o.ClassName() == "Array" {
+				for _, k := range o.Keys() {
+					collect(o.Get(k))
+				}
+				return
+			}
+		}
+		r.throw("TypeError", "this.wait_for(...): pass the handles returned by this.connect or this.flow with {wait: false}", nil)
+	}
+	for _, a := range call.Arguments {
+		collect(a)
+	}
+	var firstErr any
+	for _, o := range objs {
+		func() {
+			defer func() {
+				if rec := recover(); rec != nil {
+					if _, isJS := rec.(*goja.Object); !isJS || !r.handles[o].done {
+						panic(rec) // cancellation or an engine error: stop at once
+					}
+					if firstErr == nil {
+						firstErr = rec
+					}
+				}
+			}()
+			r.await(r.handles[o], o)
+		}()
+	}
+	if firstErr != nil {
+		panic(firstErr)
+	}
+	vals := make([]any, len(objs))
+	for i, o := range objs {
+		vals[i] = o
+	}
+	return r.vm.NewArray(vals...)
+}
+
+// message implements this.message({subject, body, fields, timeout}).
+func (r *run) message(arg goja.Value) goja.Value {
+	v, err := r.toGo(arg)
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
+		r.throw("TypeError", "this.message({subject, body, fields, timeout}): pass an object, like this.message({subject: 'Approve?', fields: [{name: 'ok', type: 'boolean'}]})", nil)
+	}
+	subject, _ := m["subject"].(string)
+	if strings.TrimSpace(subject) == "" {
+		r.throw("TypeError", "this.message: subject is required, like this.message({subject: 'Approve the invoice?'})", nil)
+	}
+	req := MessageRequest{Subject: subject, Body: m["body"], Fields: m["fields"]}
+	if t, ok := m["timeout"]; ok && t != nil {
+		secs, isNum := t.(float64)
+		if !isNum || secs <= 0 || time.Duration(secs*float64(time.Second)) > maxSleep {
+			r.throw("RangeError", "this.message: timeout must be a number of seconds between 0 and one year", nil)
+		}
+		req.Timeout = time.Duration(secs * float64(time.Second))
+	}
+	answer, err := wait(r, func() (any, error) { return r.host.Message(req) })
+	switch {
+	case errors.Is(err, ErrTimeout):
+		r.throw("TimeoutExceededError", "this.message('"+subject+"'): "+err.Error(), nil)
+	case errors.Is(err, ErrCancelled):
+		r.throw("CancelledError", "this.message: "+err.Error(), nil)
+	case err != nil:
+		r.throw("Error", "this.message: "+err.Error(), nil)
+	}
+	out, err := r.fromGo(answer)
+	if err != nil {
+		r.throw("Error", "this.message: "+err.Error(), nil)
+	}
+	return out
 }
 
 // maxSleep bounds this.sleep: longer waits belong in a schedule.
@@ -119,14 +417,6 @@ func (r *run) sleep(seconds goja.Value) {
 	if _, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.Sleep(d) }); err != nil {
 		r.throw("CancelledError", "this.sleep: "+err.Error(), nil)
 	}
-}
-
-// handle builds the script's view of a child execution.
-func (r *run) handle(c Child) *goja.Object {
-	o := r.vm.NewObject()
-	must(o.Set("get", func(field string) goja.Value { return r.field(c, field) }))
-	must(o.Set("wait", func() goja.Value { return o }))
-	return o
 }
 
 func (r *run) field(c Child, name string) goja.Value {
@@ -162,7 +452,9 @@ func (r *run) logFunc(level string) func(goja.FunctionCall) goja.Value {
 		for i, a := range call.Arguments {
 			parts[i] = r.format(a)
 		}
-		r.host.Log(level, strings.Join(parts, " "))
+		msg := strings.Join(parts, " ")
+		// Logging may flush a batch of lines to the store: that wait is not computing.
+		_, _ = wait(r, func() (struct{}, error) { r.host.Log(level, msg); return struct{}{}, nil })
 		return goja.Undefined()
 	}
 }

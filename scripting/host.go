@@ -9,6 +9,10 @@ import (
 // script sees a CancelledError, so that its finally blocks can clean up.
 var ErrCancelled = errors.New("the execution was cancelled")
 
+// ErrTimeout is returned by Message when nobody answered in time; the script sees a
+// TimeoutExceededError.
+var ErrTimeout = errors.New("no answer arrived within the timeout")
+
 // Host is what a running flow can do beyond its own JavaScript. engine implements it on
 // top of a Temporal workflow, so that every call that leaves the script is durable and
 // replays with its recorded result. Calls that wait (Connect) may block; the CPU budget
@@ -16,10 +20,22 @@ var ErrCancelled = errors.New("the execution was cancelled")
 type Host interface {
 	// Now returns the execution's clock (the workflow's time: it replays identically).
 	Now() time.Time
-	// Connect runs a connector as a child execution and returns it once it has ended.
-	// An error is a request that could not start (bad inputs, unknown connector); a
-	// child that ended ENDED_ERROR is returned as a Child, not an error.
-	Connect(req ConnectRequest) (Child, error)
+	// Connect starts a connector call as a child execution; Wait on the result gives
+	// it once it has ended. An error is a request that could not start (bad inputs,
+	// unknown connector); a child that ended ENDED_ERROR is a Child, not an error.
+	Connect(req ConnectRequest) (Pending, error)
+	// Flow starts another flow as a child execution, like Connect.
+	Flow(req FlowRequest) (Pending, error)
+	// Message asks a person for input and waits for the answer (ErrTimeout past
+	// req.Timeout when that is set).
+	Message(req MessageRequest) (any, error)
+	// Setting reads a persisted JSON value (ok false when absent); SaveSetting
+	// stores one. Both are recorded, so a replay reads and writes nothing twice.
+	Setting(name string) (value any, ok bool, err error)
+	SaveSetting(name string, value any) error
+	// File reads a stored file (ok false when absent); SaveFile stores one.
+	File(name string) (content []byte, ok bool, err error)
+	SaveFile(name string, content []byte) error
 	// Sleep waits durably (a Temporal timer) for d; it returns ErrCancelled when the
 	// execution is cancelled meanwhile.
 	Sleep(d time.Duration) error
@@ -36,6 +52,31 @@ type Host interface {
 type ConnectRequest struct {
 	Name   string
 	Inputs map[string]any
+}
+
+// FlowRequest asks for a child flow run.
+type FlowRequest struct {
+	Name   string
+	Inputs map[string]any
+}
+
+// MessageRequest is this.message's argument.
+type MessageRequest struct {
+	Subject string         `json:"subject"`
+	Body    any            `json:"body,omitempty"`
+	Fields  any            `json:"fields,omitempty"`
+	Timeout time.Duration  `json:"-"`
+	Extra   map[string]any `json:"-"`
+}
+
+// Pending is a started child execution.
+type Pending interface {
+	// ID and Name are known at once.
+	ID() string
+	Name() string
+	// Wait blocks until the child has ended (the CPU budget is paused meanwhile) and
+	// returns it; calling it again returns the same result.
+	Wait() (Child, error)
 }
 
 // Child is an execution as a script sees it through a handle's get().
@@ -57,3 +98,9 @@ type Outcome struct {
 	// returned object (or {"result": value}) on top.
 	Outputs map[string]any
 }
+
+// InputError is a host call refused for its inputs (an unknown flow or connector, a
+// missing setting): the script sees a TypeError with the message.
+type InputError struct{ Message string }
+
+func (e *InputError) Error() string { return e.Message }

@@ -35,7 +35,11 @@ type endSignal struct {
 }
 
 // budgetExceeded is the interrupt value of the CPU budget.
-type budgetExceeded struct{ budget time.Duration }
+// wall is set when the step was stopped by the wall-clock limit instead.
+type budgetExceeded struct {
+	budget time.Duration
+	wall   time.Duration
+}
 
 // run holds one execution of a program.
 type run struct {
@@ -43,9 +47,10 @@ type run struct {
 	host    Host
 	prog    *Program
 	budget  time.Duration
-	timer   *time.Timer
+	meter   *meter
 	outputs map[string]any
 	end     *endSignal
+	handles map[*goja.Object]*childHandle // child handles given to the script
 }
 
 // Run executes the program's top level and then its handler with the given inputs, and
@@ -58,10 +63,11 @@ func Run(p *Program, host Host, inputs map[string]any, opt Options) Outcome {
 	if opt.MaxCallStack <= 0 {
 		opt.MaxCallStack = defaultMaxCallStack
 	}
-	r := &run{vm: goja.New(), host: host, prog: p, budget: opt.CPUBudget, outputs: map[string]any{}}
+	r := &run{vm: goja.New(), host: host, prog: p, budget: opt.CPUBudget, outputs: map[string]any{}, handles: map[*goja.Object]*childHandle{}}
 	r.setup(opt)
-	r.timer = time.AfterFunc(r.budget, r.overBudget)
-	defer r.timer.Stop()
+	r.meter = &meter{budget: r.budget, stop: r.vm.Interrupt}
+	r.meter.start()
+	defer r.meter.pause()
 
 	result, err := r.call(inputs)
 	if err != nil {
@@ -109,14 +115,12 @@ func (r *run) call(inputs map[string]any) (goja.Value, error) {
 	return handler(r.thisObject(), r.systemObject(), in)
 }
 
-func (r *run) overBudget() { r.vm.Interrupt(budgetExceeded{r.budget}) }
-
 // wait runs f, a host call that may block, with the CPU budget paused.
 func wait[T any](r *run, f func() (T, error)) (T, error) {
-	r.timer.Stop()
+	r.meter.pause()
 	defer func() {
-		r.vm.ClearInterrupt() // a budget that fired in the gap before Stop does not count
-		r.timer.Reset(r.budget)
+		r.vm.ClearInterrupt() // a budget that fired in the gap before pause does not count
+		r.meter.start()
 	}()
 	return f()
 }
@@ -129,6 +133,11 @@ func (r *run) failure(err error) Outcome {
 		case endSignal:
 			return Outcome{Status: v.status, Message: v.message, Outputs: r.outputs}
 		case budgetExceeded:
+			if v.wall > 0 {
+				return Outcome{Status: "ENDED_ERROR", Outputs: r.outputs, Message: fmt.Sprintf(
+					"the script ran for %s without waiting and was stopped%s (the worker may be overloaded, or the script computes too much in one step); break the work into smaller steps or child flows",
+					v.wall.Round(time.Millisecond), r.where(intr.Stack()))}
+			}
 			return Outcome{Status: "ENDED_ERROR", Outputs: r.outputs, Message: fmt.Sprintf(
 				"the script used up its CPU budget: it computed for more than %s without waiting (an endless loop, a catastrophic regular expression or a huge string?) and was stopped%s; break the work into smaller steps or child flows",
 				v.budget, r.where(intr.Stack()))}

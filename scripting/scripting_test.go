@@ -3,6 +3,7 @@ package scripting_test
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ type fakeHost struct {
 	logs     []string
 	connects []scripting.ConnectRequest
 	answer   func(scripting.ConnectRequest) (scripting.Child, error)
+	settings map[string]any
+	files    map[string][]byte
 }
 
 func (h *fakeHost) Now() time.Time { return h.now }
@@ -24,12 +27,64 @@ func (h *fakeHost) Sleep(d time.Duration) error {
 	h.now = h.now.Add(d)
 	return nil
 }
-func (h *fakeHost) Connect(req scripting.ConnectRequest) (scripting.Child, error) {
+func (h *fakeHost) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {
 	h.connects = append(h.connects, req)
 	if h.answer != nil {
-		return h.answer(req)
+		c, err := h.answer(req)
+		if err != nil {
+			return nil, err
+		}
+		return done{c}, nil
 	}
-	return scripting.Child{ID: "c1", Name: "REST", Status: "ENDED_SUCCESS", Outputs: map[string]any{"json": map[string]any{"value": "ok"}}}, nil
+	return done{scripting.Child{ID: "c1", Name: "REST", Status: "ENDED_SUCCESS", Outputs: map[string]any{"json": map[string]any{"value": "ok"}}}}, nil
+}
+
+// done is a child that has ended already.
+type done struct{ c scripting.Child }
+
+func (d done) ID() string                     { return d.c.ID }
+func (d done) Name() string                   { return d.c.Name }
+func (d done) Wait() (scripting.Child, error) { return d.c, nil }
+
+func (h *fakeHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
+	st := "ENDED_SUCCESS"
+	if req.Inputs["fail"] == true {
+		st = "ENDED_ERROR"
+	}
+	return done{scripting.Child{ID: "f-" + req.Name, Name: req.Name, Status: st, StatusMessage: "child says " + st, Inputs: req.Inputs, Outputs: map[string]any{"echo": req.Inputs}}}, nil
+}
+
+func (h *fakeHost) Message(req scripting.MessageRequest) (any, error) {
+	if req.Timeout > 0 && req.Timeout < time.Second {
+		return nil, scripting.ErrTimeout
+	}
+	return map[string]any{"approved": true, "subject": req.Subject}, nil
+}
+
+func (h *fakeHost) Setting(name string) (any, bool, error) {
+	v, ok := h.settings[name]
+	return v, ok, nil
+}
+
+func (h *fakeHost) SaveSetting(name string, v any) error {
+	if h.settings == nil {
+		h.settings = map[string]any{}
+	}
+	h.settings[name] = v
+	return nil
+}
+
+func (h *fakeHost) File(name string) ([]byte, bool, error) {
+	b, ok := h.files[name]
+	return b, ok, nil
+}
+
+func (h *fakeHost) SaveFile(name string, b []byte) error {
+	if h.files == nil {
+		h.files = map[string][]byte{}
+	}
+	h.files[name] = b
+	return nil
 }
 func (h *fakeHost) Log(level, msg string) { h.logs = append(h.logs, level+": "+msg) }
 func (h *fakeHost) SetOutput(string, any) {}
@@ -182,4 +237,66 @@ func TestCompileRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestChildrenAndState(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"FlowWaits", `function handler() { return {v: this.flow('b', {x: 1}).get('output_value').echo.x}; }`, `v=1`},
+		{"FlowFailsCatchable", `function handler() { try { this.flow('b', {fail: true}); } catch (e) { return {name: e.name, st: e.execution.get('status')}; } }`, `name=ExecutionError st=ENDED_ERROR`},
+		{"FanOut", `function handler() {
+  const a = this.flow('a', {}, {wait: false}), b = this.connect({connector_type: 'REST', url: 'x', wait: false});
+  const all = this.wait_for(a, [b]);
+  return {n: all.length, a: a.get('id'), b: b.get('status')};
+}`, `a=f-a b=ENDED_SUCCESS n=2`},
+		{"WaitForThrowsAfterAll", `function handler() {
+  const a = this.flow('a', {fail: true}, {wait: false}), b = this.flow('b', {}, {wait: false});
+  try { this.wait_for(a, b); } catch (e) { return {failed: e.execution.get('id'), b: b.get('status')}; }
+}`, `b=ENDED_SUCCESS failed=f-a`},
+		{"Message", `function handler() { return this.message({subject: 'ok?'}); }`, `approved=true subject=ok?`},
+		{"MessageTimeout", `function handler() { try { this.message({subject: 'ok?', timeout: 0.5}); } catch (e) { return {name: e.name}; } }`, `name=TimeoutExceededError`},
+		{"Setting", `function handler(system) {
+  const s = system.setting('cursor');
+  const before = s.get('value');
+  s.save({page: 2});
+  return {before: String(before), after: s.get('value').page};
+}`, `after=2 before=undefined`},
+		{"File", `function handler(system) {
+  system.file('a.txt').save_text_content('héllo');
+  return {b64: system.file('a.txt').get_base64_content(), text: system.file('a.txt').get_text_content()};
+}`, `b64=aMOpbGxv text=héllo`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _ := run(t, tc.src, nil)
+			if got := flat(out.Outputs); out.Status != "ENDED_SUCCESS" || got != tc.want {
+				t.Fatalf("got %s %q %s, want %s", out.Status, out.Message, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestChildInputErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`function handler() { this.flow('b', 5); }`, "inputs must be an object"},
+		{`function handler() { this.flow(); }`, "name must be"},
+		{`function handler() { this.message({body: 'x'}); }`, "subject is required"},
+		{`function handler() { this.wait_for({}); }`, "pass the handles"},
+		{`function handler(system) { system.file('none').get_text_content(); }`, "no file named"},
+	} {
+		out, _ := run(t, tc.src, nil)
+		if out.Status != "ENDED_ERROR" || !strings.Contains(out.Message, tc.want) || !strings.Contains(out.Message, "t.js:1:") {
+			t.Errorf("%s: got %s %q, want an error with %q at its line", tc.src, out.Status, out.Message, tc.want)
+		}
+	}
+}
+
+// flat renders outputs as sorted "k=v" pairs.
+func flat(m map[string]any) string {
+	var got []string
+	for k, v := range m {
+		got = append(got, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(got)
+	return strings.Join(got, " ")
 }

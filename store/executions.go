@@ -145,6 +145,13 @@ func (s *Store) Record(ctx context.Context, p engine.Progress) error {
 			if u.EndedAt != nil {
 				set["ended_at"] = u.EndedAt.UTC()
 			}
+			if u.Message != nil {
+				if string(u.Message) == "null" {
+					set["message"] = nil
+				} else {
+					set["message"] = string(u.Message)
+				}
+			}
 			if len(set) == 0 {
 				continue
 			}

@@ -56,6 +56,7 @@ type executionRow struct {
 	CreatedAt     time.Time
 	StartedAt     *time.Time
 	EndedAt       *time.Time
+	Message       *string
 }
 
 func (executionRow) TableName() string { return "executions" }
@@ -75,7 +76,15 @@ func (r executionRow) domain() engine.Execution {
 		StatusMessage: r.StatusMessage, ParentID: r.ParentID, RootID: r.RootID, FlowRevision: r.FlowRevision,
 		Inputs: json.RawMessage(r.Inputs), Outputs: json.RawMessage(r.Outputs), Trigger: engine.Trigger(r.Trigger),
 		CreatedAt: r.CreatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), EndedAt: utcPtr(r.EndedAt),
+		Message: rawPtr(r.Message),
 	}
+}
+
+func rawPtr(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
 }
 
 type logRow struct {

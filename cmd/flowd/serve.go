@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/flowd/flowd/internal/app"
 )
@@ -22,6 +23,10 @@ type ServeCmd struct {
 	LogLevel        string `default:"info" enum:"debug,info,warn,error" env:"FLOWD_LOG_LEVEL" help:"Log level."`
 	AdminClientID   string `env:"FLOWD_ADMIN_CLIENT_ID" help:"Bootstrap admin client id (with --admin-secret)."`
 	AdminSecret     string `env:"FLOWD_ADMIN_CLIENT_SECRET" help:"Bootstrap admin client secret."`
+	SecretKey       string `env:"FLOWD_SECRET_KEY" help:"Key that encrypts stored secrets: base64 of 32 bytes (openssl rand -base64 32); a comma-separated list rotates keys, the first encrypting. Every process sharing the database needs it. Empty: <data-dir>/secret.key, generated once."`
+
+	BlockPrivateNetworks *bool         `env:"FLOWD_BLOCK_PRIVATE_NETWORKS" negatable:"" help:"Refuse connector requests to loopback, private and link-local addresses (SSRF guard). Default: on with --temporal-address (production), off for the embedded dev setup."`
+	WebhookWait          time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
 }
 
 // Run starts everything and blocks until ctx is cancelled (SIGINT/SIGTERM), then
@@ -34,7 +39,8 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 	a, err := app.Start(ctx, app.Config{
 		Addr: s.Addr, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
 		TemporalAddress: s.TemporalAddress, TemporalPort: s.TemporalPort, Namespace: s.Namespace,
-		TaskQueue: s.TaskQueue, Role: s.Role, AdminClientID: s.AdminClientID, AdminSecret: s.AdminSecret, Log: log,
+		TaskQueue: s.TaskQueue, Role: s.Role, AdminClientID: s.AdminClientID, AdminSecret: s.AdminSecret, SecretKey: s.SecretKey, Log: log,
+		BlockPrivateNetworks: s.BlockPrivateNetworks, WebhookWait: s.WebhookWait,
 	})
 	if err != nil {
 		return err

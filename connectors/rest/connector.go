@@ -35,6 +35,7 @@ type Connector struct {
 	HTTPTransport  http.RoundTripper // base transport (e.g. with an SSRF-safe dialer); nil: http.DefaultTransport. Cloned per call when it is an *http.Transport.
 
 	delayUnit time.Duration // what one second of retry_backoff lasts; 0: a second (tests shorten it)
+	within    []string      // the domains of CallWithin, checked on top of AllowedDomains
 }
 
 // Call runs one REST connector call with inputs as decoded from JSON.
@@ -90,7 +91,7 @@ func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[str
 	}
 	defer closeIdle()
 	x.tokenClient = &http.Client{Transport: rt}
-	x.client = &http.Client{Transport: domainGuard{next: rt, allowed: c.AllowedDomains}, CheckRedirect: checkRedirect(s)}
+	x.client = &http.Client{Transport: c.guard(rt), CheckRedirect: checkRedirect(s)}
 
 	if s.paginate != nil {
 		return x.paginate(ctx, out)

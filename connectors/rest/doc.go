@@ -28,7 +28,8 @@
 //     origin: another host or port, or https to http.
 //   - AllowedDomains is checked for every request: the first, each redirect hop,
 //     custom auth's auth_url and every page. The token URL of a saved OAuth2 grant
-//     is set by an administrator and is not checked.
+//     is set by an administrator and is not checked. CallWithin adds a second
+//     list for one call (a saved connector's domains): a host must pass both.
 //   - Outputs: headers maps lower-case names to text, repeated headers joined with
 //     ", "; cookies maps the names set by the final response to their values; the
 //     body is json, text or bytes as decodeBody describes. log is a list of objects,

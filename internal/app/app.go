@@ -17,9 +17,11 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/flowd/flowd/api"
+	"github.com/flowd/flowd/connectors/oauth"
 	"github.com/flowd/flowd/connectors/rest"
 	"github.com/flowd/flowd/embedded"
 	"github.com/flowd/flowd/engine"
+	"github.com/flowd/flowd/secrets"
 	"github.com/flowd/flowd/store"
 	"github.com/flowd/flowd/web"
 )
@@ -36,7 +38,17 @@ type Config struct {
 	Role            string // all, api or worker
 	AdminClientID   string
 	AdminSecret     string
-	Log             *slog.Logger
+	// BlockPrivateNetworks keeps connector requests away from loopback, private and
+	// link-local addresses (SSRF); nil: on with TemporalAddress (production), off
+	// for the embedded development setup.
+	BlockPrivateNetworks *bool
+	// WebhookWait is how long a webhook call waits for its flow; 0: 30 s.
+	WebhookWait time.Duration
+	// SecretKey seals stored secrets: base64 32-byte keys, comma-separated, the
+	// first sealing (FLOWD_SECRET_KEY). Empty: the key in DataDir/secret.key,
+	// generated on the first start.
+	SecretKey string
+	Log       *slog.Logger
 }
 
 // App is a running flowd.
@@ -52,9 +64,11 @@ type App struct {
 	Store    *store.Store
 	Engine   *engine.Engine
 	Temporal client.Client
+	Metrics  *api.Metrics
 
-	log     *slog.Logger
-	closers []func()
+	log      *slog.Logger
+	resolver *engine.Resolver
+	closers  []func()
 }
 
 // Start starts flowd as configured. Stop it with Stop.
@@ -96,13 +110,27 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a.closers = append(a.closers, a.Temporal.Close)
 
+	keys, err := secrets.Load(cfg.SecretKey, cfg.DataDir, cfg.Log)
+	if err != nil {
+		return nil, fmt.Errorf("load the key that encrypts secrets: %w", err)
+	}
+	a.resolver = &engine.Resolver{Secrets: a.Store, Saved: a.Store, Keyring: keys}
+	// One REST connector serves every call, so that OAuth2 tokens are cached per
+	// grant across executions.
+	a.resolver.Connectors = map[string]engine.Connector{"REST": &rest.Connector{Grants: a.resolver.Grant, Tokens: &oauth.Cache{}}}
+	a.Metrics = api.NewMetrics()
+	instrumentConnectors(a.resolver.Connectors, cfg, a.Metrics, cfg.Log)
+
 	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log}
 	if cfg.Role != "api" {
 		acts := &engine.Activities{
 			Store:      a.Store,
-			Connectors: map[string]engine.Connector{"REST": &rest.Connector{}},
+			Connectors: a.resolver.Connectors,
+			Resolver:   a.resolver,
 			Log:        cfg.Log,
 			Notify:     a.Engine.Ended,
+			Observer:   a.Metrics,
+			State:      a.Store,
 		}
 		w := engine.NewWorker(a.Temporal, cfg.TaskQueue, acts)
 		if err := w.Start(); err != nil {
@@ -141,7 +169,7 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 		a.AdminClientID, a.AdminSecret = id, secret
 	}
 	srv := &api.Server{
-		Engine: a.Engine, Store: a.Store, Auth: &api.Auth{Store: a.Store, Key: key}, Log: cfg.Log, Web: web.Assets(),
+		Engine: a.Engine, Store: a.Store, State: a.Store, Auth: &api.Auth{Store: a.Store, Key: key}, Resolver: a.resolver, Log: cfg.Log, Web: web.Assets(),
 		Ready: func(ctx context.Context) error {
 			if err := a.Store.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -152,6 +180,7 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 			return nil
 		},
 	}
+	srv.Webhooks, srv.Schedules, srv.WebhookWait, srv.Metrics = a.Store, a.Store, cfg.WebhookWait, a.Metrics
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another flowd running? pick another address with --addr)", cfg.Addr, err)

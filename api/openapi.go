@@ -1,0 +1,256 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowd/flowd/engine"
+)
+
+// The OpenAPI document of GET /api/v1/openapi.json is written here by hand, one
+// apiOp per route, because the handlers decode their bodies by hand too. It cannot
+// drift from the router: TestOpenAPICoversRoutes walks Echo's routes and fails for a
+// route missing here or an entry here that is not routed.
+
+// apiOp documents one route. Path is as registered with Echo (":name", a trailing
+// "*"); method anyMethod is a route for every method (Echo's Any).
+type apiOp struct {
+	method, path string
+	summary      string
+	role         engine.Role // "" needs no bearer token
+	body         string      // request schema in components, "" for none
+	status       int         // the success status
+	result       string      // its schema in components, "" for none
+	query        []string    // "name: description"
+}
+
+const anyMethod = "ANY"
+
+// anyMethods are the methods OpenAPI can describe; Echo's Any also routes CONNECT,
+// PROPFIND and REPORT, which it cannot.
+var anyMethods = []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+var waitQuery = "wait: seconds to wait for the execution to end (at most 300); 200 once ended, 202 with it running after that"
+
+var apiOps = []apiOp{
+	{method: "GET", path: "/healthz", summary: "Liveness: the process answers.", status: 200, result: "Object"},
+	{method: "GET", path: "/readyz", summary: "Readiness: the database and Temporal answer; 503 otherwise.", status: 200, result: "Object"},
+	{method: "GET", path: "/metrics", summary: "Prometheus metrics: executions started and ended by status, connector call latency, HTTP requests.", status: 200},
+	{method: "GET", path: "/demo/jokes/random", summary: "A random joke, for the examples.", status: 200, result: "Object"},
+	{method: anyMethod, path: "/demo/anything*", summary: "Echoes the request as httpbin's /anything does, for the examples.", status: 200, result: "Object"},
+	{method: "GET", path: "/api/v1/openapi.json", summary: "This document.", status: 200, result: "Object"},
+	{method: "POST", path: "/api/v1/auth/token", summary: "OAuth2 client-credentials grant (form or JSON body; or HTTP Basic); 10 failed attempts per minute per address.", body: "TokenRequest", status: 200, result: "Token"},
+
+	{method: "GET", path: "/api/v1/flows", summary: "List flows (without scripts).", role: engine.RoleViewer, status: 200, result: "FlowList"},
+	{method: "GET", path: "/api/v1/flows/:name", summary: "One flow with its latest script.", role: engine.RoleViewer, status: 200, result: "Flow"},
+	{method: "PUT", path: "/api/v1/flows/:name", summary: "Create a flow or save a new revision; 422 with line and column for a script that does not compile.", role: engine.RoleEditor, body: "FlowPut", status: 200, result: "Flow"},
+	{method: "DELETE", path: "/api/v1/flows/:name", summary: "Delete a flow; its revisions stay for the executions that ran them.", role: engine.RoleEditor, status: 204},
+	{method: "GET", path: "/api/v1/flows/:name/revisions", summary: "A flow's revisions, newest first.", role: engine.RoleViewer, status: 200, result: "FlowRevisionList"},
+	{method: "POST", path: "/api/v1/flows/:name/executions", summary: "Start the flow's latest revision; 201 with the execution.", role: engine.RoleRunner, body: "StartRequest", status: 201, result: "Execution", query: []string{waitQuery}},
+
+	{method: "GET", path: "/api/v1/executions", summary: "List executions, newest first, with an opaque cursor.", role: engine.RoleViewer, status: 200, result: "ExecutionList",
+		query: []string{"flow: flow name", "status: PENDING, RUNNING, WAITING, ENDED_SUCCESS, ENDED_ERROR or ENDED_CANCELLED", "type: FLOW or CONNECTION",
+			"trigger: api, webhook, schedule or parent", "parent_id: direct children of this execution", "root_id: the tree of this root execution",
+			"since: RFC 3339 time, inclusive", "until: RFC 3339 time, exclusive", "limit: page size (default 50, at most 500)", "cursor: next_cursor of the previous page"}},
+	{method: "GET", path: "/api/v1/executions/:id", summary: "One execution.", role: engine.RoleViewer, status: 200, result: "Execution", query: []string{waitQuery}},
+	{method: "GET", path: "/api/v1/executions/:id/children", summary: "The direct children, in start order.", role: engine.RoleViewer, status: 200, result: "ExecutionList"},
+	{method: "GET", path: "/api/v1/executions/:id/logs", summary: "Log lines; with Accept: text/event-stream a live stream (events log, status, end) that resumes from Last-Event-ID.", role: engine.RoleViewer, status: 200, result: "Logs",
+		query: []string{"after: only lines with a greater seq"}},
+	{method: "POST", path: "/api/v1/executions/:id/cancel", summary: "Cancel a running execution and its running children; 202.", role: engine.RoleRunner, status: 202, result: "Execution"},
+	{method: "POST", path: "/api/v1/executions/:id/messages", summary: "Answer the execution's pending this.message.", role: engine.RoleRunner, body: "Object", status: 200, result: "Object"},
+
+	{method: "GET", path: "/api/v1/clients", summary: "List API clients.", role: engine.RoleAdmin, status: 200, result: "ClientList"},
+	{method: "POST", path: "/api/v1/clients", summary: "Create an API client; its secret is in this answer only.", role: engine.RoleAdmin, body: "ClientCreate", status: 201, result: "ClientCreated"},
+	{method: "DELETE", path: "/api/v1/clients/:id", summary: "Delete an API client; its tokens stop working.", role: engine.RoleAdmin, status: 204},
+
+	{method: "GET", path: "/api/v1/webhooks", summary: "List webhooks (never their keys).", role: engine.RoleEditor, status: 200, result: "WebhookList"},
+	{method: "GET", path: "/api/v1/webhooks/:name", summary: "One webhook (never its key).", role: engine.RoleEditor, status: 200, result: "Webhook"},
+	{method: "PUT", path: "/api/v1/webhooks/:name", summary: "Create or replace a webhook. Without key, a new webhook gets a generated key, returned in this answer only; an existing one keeps its key.", role: engine.RoleEditor, body: "WebhookPut", status: 200, result: "Webhook"},
+	{method: "DELETE", path: "/api/v1/webhooks/:name", summary: "Delete a webhook.", role: engine.RoleEditor, status: 204},
+	{method: anyMethod, path: "/api/v1/webhooks/:name/call", summary: "Run the webhook's flow with inputs {method, path, headers, query, body, json} (body at most 256 KiB; the key is left out). " +
+		"Authenticated by the webhook's key in ?key= or X-Flowd-Key, not a token. The reply is the flow's outputs status_code, headers and body, or its outputs as JSON; " +
+		"202 {execution_id} when the flow has not ended within the wait; 404 alike for an unknown or disabled webhook and a wrong key.", status: 200, result: "Object",
+		query: []string{"key: the webhook's key (the X-Flowd-Key header keeps it out of access logs)", "async: 1 answers 202 at once", "wait: seconds to wait for the flow (default 30, at most 300)"}},
+
+	{method: "GET", path: "/api/v1/schedules", summary: "List schedules.", role: engine.RoleViewer, status: 200, result: "ScheduleList"},
+	{method: "GET", path: "/api/v1/schedules/:name", summary: "One schedule, with its next and recent runs from Temporal.", role: engine.RoleViewer, status: 200, result: "Schedule"},
+	{method: "PUT", path: "/api/v1/schedules/:name", summary: "Create or replace a schedule (a Temporal Schedule); enabled false pauses it.", role: engine.RoleEditor, body: "SchedulePut", status: 200, result: "Schedule"},
+	{method: "DELETE", path: "/api/v1/schedules/:name", summary: "Delete a schedule; runs it started go on.", role: engine.RoleEditor, status: 204},
+
+	{method: "GET", path: "/api/v1/connectors", summary: "List saved connectors.", role: engine.RoleViewer, status: 200, result: "List"},
+	{method: "GET", path: "/api/v1/connectors/:name", summary: "One saved connector with its state.", role: engine.RoleViewer, status: 200, result: "Object"},
+	{method: "PUT", path: "/api/v1/connectors/:name", summary: "Create or replace a saved connector {connector_type, inputs, domains, description}.", role: engine.RoleEditor, body: "Object", status: 200, result: "Object"},
+	{method: "DELETE", path: "/api/v1/connectors/:name", summary: "Delete a saved connector.", role: engine.RoleEditor, status: 204},
+	{method: "POST", path: "/api/v1/connectors/:name/test", summary: "Test a saved connector and record its state.", role: engine.RoleEditor, status: 200, result: "Object"},
+	{method: "GET", path: "/api/v1/secrets", summary: "List secrets (names and dates, never values).", role: engine.RoleEditor, status: 200, result: "List"},
+	{method: "GET", path: "/api/v1/secrets/:name", summary: "One secret's name and dates, never its value.", role: engine.RoleEditor, status: 200, result: "Object"},
+	{method: "PUT", path: "/api/v1/secrets/:name", summary: "Create or replace a secret {value}.", role: engine.RoleEditor, body: "Object", status: 200, result: "Object"},
+	{method: "DELETE", path: "/api/v1/secrets/:name", summary: "Delete a secret.", role: engine.RoleEditor, status: 204},
+	{method: "GET", path: "/api/v1/grants", summary: "List OAuth2 grants.", role: engine.RoleViewer, status: 200, result: "List"},
+	{method: "GET", path: "/api/v1/grants/:name", summary: "One OAuth2 grant.", role: engine.RoleViewer, status: 200, result: "Object"},
+	{method: "PUT", path: "/api/v1/grants/:name", summary: "Create or replace an OAuth2 grant (client_credentials or jwt_assertion).", role: engine.RoleEditor, body: "Object", status: 200, result: "Object"},
+	{method: "DELETE", path: "/api/v1/grants/:name", summary: "Delete an OAuth2 grant.", role: engine.RoleEditor, status: 204},
+	{method: "GET", path: "/api/v1/settings", summary: "List settings.", role: engine.RoleViewer, status: 200, result: "List"},
+	{method: "GET", path: "/api/v1/settings/:name", summary: "One setting.", role: engine.RoleViewer, status: 200, result: "Object"},
+	{method: "PUT", path: "/api/v1/settings/:name", summary: "Create or replace a setting {value}.", role: engine.RoleEditor, body: "Object", status: 200, result: "Object"},
+	{method: "DELETE", path: "/api/v1/settings/:name", summary: "Delete a setting.", role: engine.RoleEditor, status: 204},
+	{method: "GET", path: "/api/v1/files", summary: "List stored files.", role: engine.RoleViewer, status: 200, result: "List"},
+	{method: "GET", path: "/api/v1/files/:name", summary: "One stored file.", role: engine.RoleViewer, status: 200, result: "Object"},
+	{method: "PUT", path: "/api/v1/files/:name", summary: "Create or replace a stored file {text} or {base64}.", role: engine.RoleEditor, body: "Object", status: 200, result: "Object"},
+	{method: "DELETE", path: "/api/v1/files/:name", summary: "Delete a stored file.", role: engine.RoleEditor, status: 204},
+}
+
+// openAPIPath turns an Echo path into an OpenAPI one: ":name" is "{name}", a
+// trailing "*" is "{path}".
+func openAPIPath(p string) string {
+	p = paramRE.ReplaceAllString(p, "{$1}")
+	if strings.HasSuffix(p, "*") {
+		p = strings.TrimSuffix(p, "*") + "{path}"
+	}
+	return p
+}
+
+var paramRE = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
+
+// openAPISchemas are the components the operations refer to.
+var openAPISchemas = map[string]any{
+	"Object": map[string]any{"type": "object"},
+	"List":   obj(map[string]any{"items": arr(map[string]any{"type": "object"})}),
+	"Error": obj(map[string]any{"error": obj(map[string]any{
+		"code": str(), "message": str(), "line": integer(), "column": integer()})}),
+	"TokenRequest": obj(map[string]any{"grant_type": str(), "client_id": str(), "client_secret": str(), "scope": str()}),
+	"Token":        obj(map[string]any{"access_token": str(), "token_type": str(), "expires_in": integer()}),
+	"Flow": obj(map[string]any{"name": str(), "description": str(), "revision": integer(), "script": str(),
+		"created_at": dateTime(), "updated_at": dateTime()}),
+	"FlowList": list("Flow"),
+	"FlowPut":  obj(map[string]any{"script": str(), "description": str()}),
+	"FlowRevisionList": obj(map[string]any{"items": arr(obj(map[string]any{"flow": str(), "revision": integer(), "script": str(),
+		"description": str(), "created_at": dateTime()}))}),
+	"StartRequest": obj(map[string]any{"inputs": map[string]any{"type": "object"}}),
+	"Execution": obj(map[string]any{"id": str(), "type": enum("FLOW", "CONNECTION"), "name": str(),
+		"status":         enum("PENDING", "RUNNING", "WAITING", "ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED"),
+		"status_message": str(), "parent_id": map[string]any{"type": []string{"string", "null"}}, "root_id": str(), "flow_revision": integer(),
+		"inputs": map[string]any{"type": "object"}, "outputs": map[string]any{"type": "object"}, "trigger": enum("api", "webhook", "schedule", "parent"),
+		"created_at": dateTime(), "started_at": dateTime(), "ended_at": dateTime()}),
+	"ExecutionList": obj(map[string]any{"items": arr(ref("Execution")), "next_cursor": str()}),
+	"Logs":          obj(map[string]any{"status": str(), "items": arr(obj(map[string]any{"seq": integer(), "ts": dateTime(), "level": str(), "message": str()}))}),
+	"Client":        obj(map[string]any{"id": str(), "name": str(), "role": enum("admin", "editor", "runner", "viewer"), "created_at": dateTime()}),
+	"ClientList":    list("Client"),
+	"ClientCreate":  obj(map[string]any{"id": str(), "name": str(), "role": enum("admin", "editor", "runner", "viewer")}),
+	"ClientCreated": obj(map[string]any{"id": str(), "name": str(), "role": str(), "created_at": dateTime(), "secret": str()}),
+	"Webhook": obj(map[string]any{"name": str(), "flow": str(), "enabled": boolean(), "url": str(),
+		"key": str(), "created_at": dateTime(), "updated_at": dateTime()}),
+	"WebhookList": list("Webhook"),
+	"WebhookPut":  obj(map[string]any{"flow": str(), "key": str(), "enabled": boolean()}),
+	"Schedule": obj(map[string]any{"name": str(), "flow": str(), "cron": str(), "inputs": map[string]any{"type": "object"},
+		"enabled": boolean(), "timezone": str(), "overlap": str(), "created_at": dateTime(), "updated_at": dateTime(),
+		"paused": boolean(), "next_runs": arr(dateTime()), "running": arr(str()), "actions": integer(), "skipped_overlap": integer(),
+		"recent_runs": arr(obj(map[string]any{"scheduled_at": dateTime(), "started_at": dateTime(), "execution_id": str()})), "warning": str()}),
+	"ScheduleList": list("Schedule"),
+	"SchedulePut": obj(map[string]any{"flow": str(), "inputs": map[string]any{"type": "object"}, "enabled": boolean(),
+		"cron":     map[string]any{"type": "string", "description": `5 fields ("0 3 * * *"), 7 fields with seconds first and year last ("*/10 * * * * * *"), "@daily" or "@every 30s"`},
+		"timezone": map[string]any{"type": "string", "description": "IANA time zone; empty is UTC"},
+		"overlap":  enum("skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all")}),
+}
+
+func obj(props map[string]any) map[string]any {
+	return map[string]any{"type": "object", "properties": props}
+}
+func arr(items any) map[string]any    { return map[string]any{"type": "array", "items": items} }
+func ref(name string) map[string]any  { return map[string]any{"$ref": "#/components/schemas/" + name} }
+func list(name string) map[string]any { return obj(map[string]any{"items": arr(ref(name))}) }
+func str() map[string]any             { return map[string]any{"type": "string"} }
+func integer() map[string]any         { return map[string]any{"type": "integer"} }
+func boolean() map[string]any         { return map[string]any{"type": "boolean"} }
+func dateTime() map[string]any {
+	return map[string]any{"type": []string{"string", "null"}, "format": "date-time"}
+}
+func enum(v ...string) map[string]any { return map[string]any{"type": "string", "enum": v} }
+
+// openAPIDocument builds the document from apiOps.
+func openAPIDocument() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, o := range apiOps {
+		p := openAPIPath(o.path)
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		methods := []string{o.method}
+		if o.method == anyMethod {
+			methods = anyMethods
+		}
+		for _, m := range methods {
+			paths[p][strings.ToLower(m)] = o.operation(m, p)
+		}
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "flowd API", "version": "1",
+			"description": "flowd runs JavaScript flows durably on Temporal. Every route except those with an empty security list needs " +
+				"Authorization: Bearer <JWT> from POST /api/v1/auth/token; x-flowd-role is the least role it needs (admin > editor > runner > viewer). " +
+				"Errors are {\"error\": {\"code\", \"message\"}}."},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas":         openAPISchemas,
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+		},
+	}
+}
+
+func (o apiOp) operation(method, path string) map[string]any {
+	op := map[string]any{"summary": o.summary, "operationId": operationID(method, path)}
+	var params []any
+	for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(path, -1) {
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": str()})
+	}
+	for _, q := range o.query {
+		name, desc, _ := strings.Cut(q, ": ")
+		params = append(params, map[string]any{"name": name, "in": "query", "description": desc, "schema": str()})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	if o.role == "" {
+		op["security"] = []any{}
+	} else {
+		op["security"] = []any{map[string]any{"bearer": []string{}}}
+		op["x-flowd-role"] = string(o.role)
+	}
+	if o.body != "" && method != "GET" && method != "HEAD" {
+		op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": ref(o.body)}}}
+	}
+	ok := map[string]any{"description": http.StatusText(o.status)}
+	if o.result != "" {
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(o.result)}}
+	}
+	errResp := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
+	op["responses"] = map[string]any{strconv.Itoa(o.status): ok, "default": errResp}
+	return op
+}
+
+func operationID(method, path string) string {
+	id := strings.ToLower(method) + strings.NewReplacer("/api/v1", "", "/", "_", "{", "", "}", "", ".", "_", "*", "").Replace(path)
+	return strings.TrimSuffix(id, "_")
+}
+
+// openAPIJSON is the document, encoded once.
+var openAPIJSON = sync.OnceValue(func() []byte {
+	b, err := json.MarshalIndent(openAPIDocument(), "", "  ")
+	if err != nil {
+		panic(err) // the document is static
+	}
+	return b
+})
+
+// openAPIRoutes serves the document without authentication.
+func (s *Server) openAPIRoutes(v1 *echo.Group) {
+	v1.GET("/openapi.json", func(c echo.Context) error {
+		return c.JSONBlob(http.StatusOK, openAPIJSON())
+	})
+}

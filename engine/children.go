@@ -1,0 +1,364 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/flowd/flowd/scripting"
+)
+
+// Names of the activities and the signal added for children, messages and state.
+// Like the others, they are part of recorded histories.
+const (
+	activityPrepareFlow = "flowd.PrepareFlow"
+	activityGetSetting  = "flowd.GetSetting"
+	activitySaveSetting = "flowd.SaveSetting"
+	activityGetFile     = "flowd.GetFile"
+	activitySaveFile    = "flowd.SaveFile"
+	// SignalMessage delivers the answer to a pending this.message.
+	SignalMessage = "flowd.message"
+)
+
+// DefaultMaxParallel bounds the children (connections and flows) one execution runs at
+// once; Temporal allows at most 2,000 pending children per workflow.
+const DefaultMaxParallel = 20
+
+// DefaultMaxHistory keeps an execution well under Temporal's hard limit of 51,200
+// history events (and 50 MB): past it, starting another child is an error that says to
+// split the work into child flows, instead of a workflow that Temporal terminates.
+const DefaultMaxHistory = 40000
+
+// checkHistory refuses to grow a history that is close to Temporal's limit.
+func (h *flowHost) checkHistory() error {
+	limit := h.in.MaxHistory
+	if limit <= 0 {
+		limit = DefaultMaxHistory
+	}
+	if n := workflow.GetInfo(h.ctx).GetCurrentHistoryLength(); n >= limit {
+		return inputError(fmt.Sprintf("this execution has recorded %d events, close to Temporal's history limit: do the work in batches in child flows (this.flow), each with fewer calls", n))
+	}
+	return nil
+}
+
+// pending is a started child; Wait gives its ended state once.
+type pending struct {
+	id, name string
+	wait     func() (scripting.Child, error)
+	done     bool
+	child    scripting.Child
+	err      error
+	h        *flowHost
+}
+
+func (p *pending) ID() string   { return p.id }
+func (p *pending) Name() string { return p.name }
+
+func (p *pending) Wait() (scripting.Child, error) {
+	if !p.done {
+		p.child, p.err = p.wait()
+		p.done = true
+		for i, o := range p.h.open {
+			if o == p {
+				p.h.open = append(p.h.open[:i], p.h.open[i+1:]...)
+				break
+			}
+		}
+	}
+	return p.child, p.err
+}
+
+// makeRoom waits for the oldest running children until fewer than the execution's
+// maximum run at once.
+func (h *flowHost) makeRoom() {
+	limit := h.in.MaxParallel
+	if limit <= 0 {
+		limit = DefaultMaxParallel
+	}
+	for len(h.open) >= limit {
+		_, _ = h.open[0].Wait() // the script sees the result when it waits itself
+	}
+}
+
+// actCtx is the context for a child's activities: once the execution is cancelled,
+// calls made by the script's finally blocks still run.
+func (h *flowHost) actCtx() workflow.Context {
+	if h.ctx.Err() != nil {
+		ctx, _ := workflow.NewDisconnectedContext(h.ctx)
+		return ctx
+	}
+	return h.ctx
+}
+
+// advance moves the script's clock to a recorded time.
+func (h *flowHost) advance(t time.Time) {
+	if t.After(h.now) {
+		h.now = t.UTC()
+	}
+}
+
+// inputError is a request that cannot start; the script sees a TypeError-like error.
+func inputError(msg string) error { return &scripting.InputError{Message: msg} }
+
+// Connect starts a connector call as a local activity.
+func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {
+	if err := h.checkHistory(); err != nil {
+		return nil, err
+	}
+	if raw, err := json.Marshal(req.Inputs); err != nil || len(raw) > MaxInputBytes {
+		return nil, inputError(fmt.Sprintf("the connector's inputs are too large (%d bytes as JSON, limit %d): send large bodies from a stored file", len(raw), MaxInputBytes))
+	}
+	h.makeRoom()
+	h.children++
+	in := ConnectInput{
+		ParentID:  h.in.ExecutionID,
+		RootID:    h.in.RootID,
+		ChildID:   childID(h.in.ExecutionID, h.children),
+		Connector: req.Name,
+		Inputs:    req.Inputs,
+		At:        h.now,
+		Logs:      h.takeLogs(),
+	}
+	if len(h.outputs) > 0 {
+		in.ParentOutputs, _ = json.Marshal(h.outputs)
+	}
+	name := req.Name
+	if name == "" {
+		t, _ := req.Inputs["connector_type"].(string)
+		name = strings.ToUpper(t)
+	}
+	ctx := h.actCtx()
+	if h.unsent {
+		// A child workflow started in this workflow task is only started when the task
+		// completes, and a running local activity holds the task open: end the task
+		// first with a 1 ms timer, so that the child does not wait for this call.
+		_ = workflow.Sleep(ctx, time.Millisecond)
+		h.unsent = false
+	}
+	fut := workflow.ExecuteLocalActivity(ctx, activityConnect, in)
+	p := &pending{id: in.ChildID, name: name, h: h}
+	p.wait = func() (scripting.Child, error) {
+		var res ConnectResult
+		if err := fut.Get(ctx, &res); err != nil {
+			if ctx.Err() != nil {
+				// Cancelled while the call ran: the connection ends cancelled too.
+				dctx, _ := workflow.NewDisconnectedContext(ctx)
+				fin := FinishInput{ExecutionID: in.ChildID, Status: StatusEndedCancelled, Message: "cancelled with its parent", Outputs: json.RawMessage("{}"), At: workflow.Now(dctx).UTC()}
+				_ = workflow.ExecuteLocalActivity(dctx, activityFinish, fin).Get(dctx, nil)
+				return scripting.Child{}, scripting.ErrCancelled
+			}
+			return scripting.Child{}, fmt.Errorf("the connection could not be run or recorded (%v); try again later", err)
+		}
+		if res.InputError != "" {
+			return scripting.Child{}, inputError(res.InputError)
+		}
+		h.advance(res.EndedAt)
+		return scripting.Child{ID: in.ChildID, Name: res.Name, Status: string(res.Status), StatusMessage: res.Message,
+			Inputs: res.Inputs, Outputs: res.Outputs}, nil
+	}
+	h.open = append(h.open, p)
+	return p, nil
+}
+
+// Flow starts another flow as a child workflow, after recording its FLOW execution.
+func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
+	if err := h.checkHistory(); err != nil {
+		return nil, err
+	}
+	if raw, err := json.Marshal(req.Inputs); err != nil || len(raw) > MaxInputBytes {
+		return nil, inputError(fmt.Sprintf("the child's inputs are too large (%d bytes as JSON, limit %d): pass large data as a file and its name as an input", len(raw), MaxInputBytes))
+	}
+	h.makeRoom()
+	h.children++
+	id := childID(h.in.ExecutionID, h.children)
+	ctx := h.actCtx()
+	prepIn := PrepareFlowInput{ParentID: h.in.ExecutionID, RootID: h.in.RootID, ChildID: id, Flow: req.Name,
+		Inputs: req.Inputs, At: h.now, Logs: h.takeLogs()}
+	var prep PrepareFlowResult
+	if err := workflow.ExecuteLocalActivity(ctx, activityPrepareFlow, prepIn).Get(ctx, &prep); err != nil {
+		if ctx.Err() != nil {
+			return nil, scripting.ErrCancelled
+		}
+		return nil, fmt.Errorf("the child flow could not be recorded (%v); try again later", err)
+	}
+	if prep.Error != "" {
+		return nil, inputError(prep.Error)
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:          id,
+		TaskQueue:           workflow.GetInfo(ctx).TaskQueueName,
+		ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		WaitForCancellation: true,
+	})
+	parent := h.in.ExecutionID
+	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, FlowInput{
+		ExecutionID: id, RootID: h.in.RootID, ParentID: &parent, Flow: req.Name, Revision: prep.Revision,
+		Script: prep.Script, Inputs: req.Inputs, Trigger: TriggerParent, MaxParallel: h.in.MaxParallel, MaxHistory: h.in.MaxHistory,
+	})
+	h.unsent = true
+	p := &pending{id: id, name: req.Name, h: h}
+	p.wait = func() (scripting.Child, error) {
+		waiting := !fut.IsReady()
+		if waiting {
+			h.setStatus(ctx, StatusWaiting, nil)
+		}
+		var res FlowResult
+		err := fut.Get(cctx, &res)
+		if ctx.Err() != nil {
+			return scripting.Child{}, scripting.ErrCancelled
+		}
+		if waiting {
+			h.setStatus(ctx, StatusRunning, nil)
+		}
+		if err != nil {
+			// The child is gone (terminated, timed out, failed to start): never wait
+			// on it forever, and record how it ended.
+			msg := fmt.Sprintf("the child flow did not finish: %v", err)
+			fin := FinishInput{ExecutionID: id, Status: StatusEndedError, Message: msg, Outputs: json.RawMessage("{}"), At: workflow.Now(ctx).UTC()}
+			_ = workflow.ExecuteLocalActivity(ctx, activityFinish, fin).Get(ctx, nil)
+			return scripting.Child{ID: id, Name: req.Name, Status: string(StatusEndedError), StatusMessage: msg, Inputs: req.Inputs, Outputs: map[string]any{}}, nil
+		}
+		h.advance(res.EndedAt)
+		return scripting.Child{ID: id, Name: req.Name, Status: string(res.Status), StatusMessage: res.Message, Inputs: req.Inputs, Outputs: res.Outputs}, nil
+	}
+	h.open = append(h.open, p)
+	return p, nil
+}
+
+// MessageAnswer is the signal that answers a pending this.message.
+type MessageAnswer struct {
+	ID         int       `json:"id"`
+	Answer     any       `json:"answer"`
+	AnsweredAt time.Time `json:"answered_at"`
+}
+
+// PendingMessage is what an execution waiting in this.message shows (Execution.Message).
+type PendingMessage struct {
+	ID      int     `json:"id"`
+	Subject string  `json:"subject"`
+	Body    any     `json:"body,omitempty"`
+	Fields  any     `json:"fields,omitempty"`
+	Timeout float64 `json:"timeout,omitempty"`
+}
+
+// Message waits, WAITING, for the answer signal or the timeout.
+func (h *flowHost) Message(req scripting.MessageRequest) (any, error) {
+	if h.ctx.Err() != nil {
+		return nil, scripting.ErrCancelled
+	}
+	h.messages++
+	msg, err := json.Marshal(PendingMessage{ID: h.messages, Subject: req.Subject, Body: req.Body, Fields: req.Fields, Timeout: req.Timeout.Seconds()})
+	if err != nil {
+		return nil, inputError("this.message: the message cannot be stored as JSON: " + err.Error())
+	}
+	h.setStatus(h.ctx, StatusWaiting, msg)
+
+	var (
+		answer   MessageAnswer
+		answered bool
+		timedOut bool
+	)
+	sel := workflow.NewSelector(h.ctx)
+	ch := workflow.GetSignalChannel(h.ctx, SignalMessage)
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+		var a MessageAnswer
+		c.Receive(h.ctx, &a)
+		if a.ID == h.messages {
+			answer, answered = a, true
+		} // an answer to an earlier message that arrived late is dropped
+	})
+	sel.AddReceive(h.ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	tctx, cancelTimer := workflow.WithCancel(h.ctx)
+	defer cancelTimer()
+	if req.Timeout > 0 {
+		sel.AddFuture(workflow.NewTimer(tctx, req.Timeout), func(f workflow.Future) {
+			if f.Get(tctx, nil) == nil {
+				timedOut = true
+			}
+		})
+	}
+	for !answered && !timedOut && h.ctx.Err() == nil {
+		sel.Select(h.ctx)
+	}
+	if h.ctx.Err() != nil {
+		return nil, scripting.ErrCancelled
+	}
+	h.setStatus(h.ctx, StatusRunning, json.RawMessage("null"))
+	if timedOut {
+		h.now = h.now.Add(req.Timeout)
+		return nil, scripting.ErrTimeout
+	}
+	h.advance(answer.AnsweredAt)
+	return answer.Answer, nil
+}
+
+// StateResult is what GetSetting and GetFile return.
+type StateResult struct {
+	Found   bool            `json:"found"`
+	Value   json.RawMessage `json:"value,omitempty"`
+	Content []byte          `json:"content,omitempty"`
+}
+
+// SaveStateInput is what SaveSetting and SaveFile store.
+type SaveStateInput struct {
+	Name    string          `json:"name"`
+	Value   json.RawMessage `json:"value,omitempty"`
+	Content []byte          `json:"content,omitempty"`
+}
+
+func (h *flowHost) state(activity string, in any) (StateResult, error) {
+	ctx := h.actCtx()
+	var res StateResult
+	if err := workflow.ExecuteLocalActivity(ctx, activity, in).Get(ctx, &res); err != nil {
+		return res, errors.New(activityMessage(err))
+	}
+	return res, nil
+}
+
+func (h *flowHost) Setting(name string) (any, bool, error) {
+	res, err := h.state(activityGetSetting, name)
+	if err != nil || !res.Found {
+		return nil, false, err
+	}
+	var v any
+	if err := json.Unmarshal(res.Value, &v); err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func (h *flowHost) SaveSetting(name string, value any) error {
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	_, err = h.state(activitySaveSetting, SaveStateInput{Name: name, Value: raw})
+	return err
+}
+
+func (h *flowHost) File(name string) ([]byte, bool, error) {
+	res, err := h.state(activityGetFile, name)
+	return res.Content, res.Found, err
+}
+
+func (h *flowHost) SaveFile(name string, content []byte) error {
+	if len(content) > MaxFileBytes {
+		return fmt.Errorf("the file is %d bytes; the limit is %d", len(content), MaxFileBytes)
+	}
+	_, err := h.state(activitySaveFile, SaveStateInput{Name: name, Content: content})
+	return err
+}
+
+// activityMessage is the user-facing part of an activity's error.
+func activityMessage(err error) string {
+	var appErr interface{ Message() string }
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}

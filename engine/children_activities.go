@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// PrepareFlowInput records a child flow execution before its workflow starts.
+type PrepareFlowInput struct {
+	ParentID string         `json:"parent_id"`
+	RootID   string         `json:"root_id"`
+	ChildID  string         `json:"child_id"`
+	Flow     string         `json:"flow"`
+	Inputs   map[string]any `json:"inputs"`
+	At       time.Time      `json:"at"`
+	Logs     []LogLine      `json:"logs,omitempty"`
+}
+
+// PrepareFlowResult is the revision the child runs, or why it cannot.
+type PrepareFlowResult struct {
+	Revision int    `json:"revision"`
+	Script   string `json:"script"`
+	Error    string `json:"error,omitempty"`
+}
+
+// PrepareFlow resolves the child flow's latest revision and records its PENDING FLOW
+// execution. Run again after a crash, it keeps the revision recorded the first time.
+func (a *Activities) PrepareFlow(ctx context.Context, in PrepareFlowInput) (PrepareFlowResult, error) {
+	if len(in.Logs) > 0 {
+		if err := a.Store.Record(ctx, Progress{Logs: in.Logs}); err != nil {
+			return PrepareFlowResult{}, err
+		}
+	}
+	if prev, err := a.Store.GetExecution(ctx, in.ChildID); err == nil {
+		rev, err := a.Store.GetFlowRevision(ctx, prev.Name, prev.FlowRevision)
+		if err != nil {
+			return PrepareFlowResult{}, err
+		}
+		return PrepareFlowResult{Revision: rev.Revision, Script: rev.Script}, nil
+	} else if ErrorCode(err) != ENotFound {
+		return PrepareFlowResult{}, err
+	}
+	flow, err := a.Store.GetFlow(ctx, in.Flow)
+	if ErrorCode(err) == ENotFound {
+		return PrepareFlowResult{Error: fmt.Sprintf("there is no flow named %q; save it first (PUT /api/v1/flows/%s) or check the name", in.Flow, in.Flow)}, nil
+	}
+	if err != nil {
+		return PrepareFlowResult{}, err
+	}
+	inputs := in.Inputs
+	if inputs == nil {
+		inputs = map[string]any{}
+	}
+	raw, err := json.Marshal(inputs)
+	if err != nil {
+		return PrepareFlowResult{Error: "the child's inputs cannot be stored as JSON: " + err.Error()}, nil
+	}
+	parent := in.ParentID
+	exec := Execution{ID: in.ChildID, Type: TypeFlow, Name: flow.Name, Status: StatusPending, ParentID: &parent, RootID: in.RootID,
+		FlowRevision: flow.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerParent, CreatedAt: in.At}
+	if err := a.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
+		return PrepareFlowResult{}, err
+	}
+	return PrepareFlowResult{Revision: flow.Revision, Script: flow.Script}, nil
+}
+
+// stateStore returns the settings and files store, or an error that says it is missing.
+func (a *Activities) stateStore() (StateStore, error) {
+	if a.State == nil {
+		return nil, temporal.NewNonRetryableApplicationError("settings and files are not configured on this worker", "config", nil)
+	}
+	return a.State, nil
+}
+
+// GetSetting reads a setting for system.setting(name).get('value').
+func (a *Activities) GetSetting(ctx context.Context, name string) (StateResult, error) {
+	st, err := a.stateStore()
+	if err != nil {
+		return StateResult{}, err
+	}
+	s, err := st.GetSetting(ctx, name)
+	if ErrorCode(err) == ENotFound {
+		return StateResult{}, nil
+	}
+	if err != nil {
+		return StateResult{}, err
+	}
+	return StateResult{Found: true, Value: s.Value}, nil
+}
+
+// SaveSetting stores a setting for system.setting(name).save(value).
+func (a *Activities) SaveSetting(ctx context.Context, in SaveStateInput) (StateResult, error) {
+	st, err := a.stateStore()
+	if err != nil {
+		return StateResult{}, err
+	}
+	_, err = st.SaveSetting(ctx, in.Name, in.Value)
+	return StateResult{Found: true}, err
+}
+
+// GetFile reads a file for system.file(name).
+func (a *Activities) GetFile(ctx context.Context, name string) (StateResult, error) {
+	st, err := a.stateStore()
+	if err != nil {
+		return StateResult{}, err
+	}
+	f, err := st.GetFile(ctx, name)
+	if ErrorCode(err) == ENotFound {
+		return StateResult{}, nil
+	}
+	if err != nil {
+		return StateResult{}, err
+	}
+	return StateResult{Found: true, Content: f.Content}, nil
+}
+
+// SaveFile stores a file for system.file(name).save_*_content.
+func (a *Activities) SaveFile(ctx context.Context, in SaveStateInput) (StateResult, error) {
+	st, err := a.stateStore()
+	if err != nil {
+		return StateResult{}, err
+	}
+	if _, err := st.SaveFile(ctx, in.Name, in.Content); err != nil {
+		if ErrorCode(err) == EInvalid {
+			return StateResult{}, temporal.NewNonRetryableApplicationError(ErrorMessage(err), "invalid", nil)
+		}
+		return StateResult{}, err
+	}
+	return StateResult{Found: true}, nil
+}

@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Schedules run flows through Temporal Schedules. The Schedule's action starts the flow
+// workflow with a FlowInput that has Trigger schedule and no ExecutionID: no API call
+// created a PENDING row for it, so the workflow's first step (beginScheduled, a local
+// activity) picks the flow's latest revision and creates the row, with the workflow id
+// (the Schedule's id plus the scheduled time, set by Temporal) as the execution id.
+// Cancel and ?wait= then work on scheduled runs as on any other.
+
+// activityBeginScheduled is part of recorded histories: never rename it.
+const activityBeginScheduled = "flowd.BeginScheduled"
+
+// scheduleIDPrefix prefixes the Temporal Schedule id of a flowd schedule, and so the
+// workflow (and execution) ids of its runs: "flowd-schedule-nightly-2026-01-02T03:00:00Z".
+const scheduleIDPrefix = "flowd-schedule-"
+
+// OverlapPolicies are the values of Schedule.Overlap.
+var OverlapPolicies = map[string]enumspb.ScheduleOverlapPolicy{
+	"skip":            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	"buffer_one":      enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE,
+	"buffer_all":      enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
+	"cancel_other":    enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER,
+	"terminate_other": enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER,
+	"allow_all":       enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+}
+
+// OverlapPolicyNames lists the keys of OverlapPolicies for error messages.
+func OverlapPolicyNames() string {
+	names := make([]string, 0, len(OverlapPolicies))
+	for k := range OverlapPolicies {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// CheckCron refuses cron expressions whose meaning would surprise: Temporal reads six
+// fields as minute..weekday plus a year, while most cron dialects with six fields put
+// seconds first. It returns an EInvalid error that says what to write instead.
+func CheckCron(expr string) error {
+	c := strings.TrimSpace(expr)
+	if strings.HasPrefix(c, "TZ=") || strings.HasPrefix(c, "CRON_TZ=") {
+		_, c, _ = strings.Cut(c, " ")
+	}
+	c, _, _ = strings.Cut(c, "#")
+	c = strings.TrimSpace(c)
+	if c == "" {
+		return Errorf(EInvalid, `"cron" is required: 5 fields (minute hour day-of-month month day-of-week, e.g. "0 3 * * *"), 7 fields (second first, year last, e.g. "*/10 * * * * * *"), "@daily" or "@every 30s"`)
+	}
+	if strings.HasPrefix(c, "@") {
+		return nil
+	}
+	if n := len(strings.Fields(c)); n == 6 {
+		return Errorf(EInvalid, `cron %q has 6 fields, which is ambiguous: write 5 fields (minute hour day-of-month month day-of-week), 7 fields (second minute hour day-of-month month day-of-week year, e.g. "*/10 * * * * * *" for every 10 seconds), or "@every 10s"`, expr)
+	}
+	return nil
+}
+
+// ScheduleInfo is what Temporal reports about a schedule's Temporal Schedule.
+type ScheduleInfo struct {
+	Paused     bool          `json:"paused"`
+	NextRuns   []time.Time   `json:"next_runs"`
+	RecentRuns []ScheduleRun `json:"recent_runs"`
+	Running    []string      `json:"running"`
+	Actions    int           `json:"actions"`
+	Skipped    int           `json:"skipped_overlap"`
+}
+
+// ScheduleRun is one run a schedule started.
+type ScheduleRun struct {
+	ScheduledAt time.Time `json:"scheduled_at"`
+	StartedAt   time.Time `json:"started_at"`
+	ExecutionID string    `json:"execution_id"`
+}
+
+// ApplySchedule creates or updates the Temporal Schedule of s (paused when s is
+// disabled). It returns EInvalid when Temporal refuses the cron expression or time
+// zone, and EUnavailable when Temporal cannot be reached.
+func (e *Engine) ApplySchedule(ctx context.Context, s Schedule) error {
+	if err := CheckCron(s.Cron); err != nil {
+		return err
+	}
+	overlap, ok := OverlapPolicies[s.Overlap]
+	if !ok {
+		return Errorf(EInvalid, "overlap %q is not one of %s", s.Overlap, OverlapPolicyNames())
+	}
+	inputs := map[string]any{}
+	if len(s.Inputs) > 0 && string(s.Inputs) != "null" {
+		if err := json.Unmarshal(s.Inputs, &inputs); err != nil || inputs == nil {
+			return Errorf(EInvalid, `"inputs" must be a JSON object, like {"customer": 42}`)
+		}
+	}
+	spec := client.ScheduleSpec{CronExpressions: []string{s.Cron}, TimeZoneName: s.Timezone}
+	action := &client.ScheduleWorkflowAction{
+		ID:        scheduleIDPrefix + s.Name,
+		Workflow:  WorkflowName,
+		Args:      []any{FlowInput{Flow: s.Flow, Inputs: inputs, Trigger: TriggerSchedule}},
+		TaskQueue: e.taskQueue(),
+	}
+	sc := e.Temporal.ScheduleClient()
+	_, err := sc.Create(ctx, client.ScheduleOptions{
+		ID: scheduleIDPrefix + s.Name, Spec: spec, Action: action, Overlap: overlap, Paused: !s.Enabled,
+		Note: "managed by flowd: change it with PUT /api/v1/schedules/" + s.Name,
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		err = sc.GetHandle(ctx, scheduleIDPrefix+s.Name).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				sch := in.Description.Schedule
+				sch.Spec, sch.Action = &spec, action
+				if sch.Policy == nil {
+					sch.Policy = &client.SchedulePolicies{}
+				}
+				sch.Policy.Overlap = overlap
+				if sch.State == nil {
+					sch.State = &client.ScheduleState{}
+				}
+				sch.State.Paused = !s.Enabled
+				return &client.ScheduleUpdate{Schedule: &sch}, nil
+			},
+		})
+	}
+	return scheduleError(s.Name, err)
+}
+
+// RemoveSchedule deletes the Temporal Schedule of the named schedule; runs it started
+// go on. A schedule Temporal does not know is not an error.
+func (e *Engine) RemoveSchedule(ctx context.Context, name string) error {
+	err := e.Temporal.ScheduleClient().GetHandle(ctx, scheduleIDPrefix+name).Delete(ctx)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return scheduleError(name, err)
+}
+
+// DescribeSchedule returns Temporal's view of the named schedule: paused or not, the
+// next run times and the recent runs. It returns ENotFound when Temporal has no such
+// Schedule.
+func (e *Engine) DescribeSchedule(ctx context.Context, name string) (ScheduleInfo, error) {
+	d, err := e.Temporal.ScheduleClient().GetHandle(ctx, scheduleIDPrefix+name).Describe(ctx)
+	if err != nil {
+		return ScheduleInfo{}, scheduleError(name, err)
+	}
+	info := ScheduleInfo{NextRuns: d.Info.NextActionTimes, Actions: d.Info.NumActions, Skipped: d.Info.NumActionsSkippedOverlap,
+		RecentRuns: []ScheduleRun{}, Running: []string{}}
+	if d.Schedule.State != nil {
+		info.Paused = d.Schedule.State.Paused
+	}
+	if info.NextRuns == nil {
+		info.NextRuns = []time.Time{}
+	}
+	for _, r := range d.Info.RecentActions {
+		run := ScheduleRun{ScheduledAt: r.ScheduleTime.UTC(), StartedAt: r.ActualTime.UTC()}
+		if r.StartWorkflowResult != nil {
+			run.ExecutionID = r.StartWorkflowResult.WorkflowID
+		}
+		info.RecentRuns = append(info.RecentRuns, run)
+	}
+	for _, w := range d.Info.RunningWorkflows {
+		info.Running = append(info.Running, w.WorkflowID)
+	}
+	return info, nil
+}
+
+// scheduleError maps Temporal's errors about a schedule to flowd's codes.
+func scheduleError(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		inv *serviceerror.InvalidArgument
+		nf  *serviceerror.NotFound
+	)
+	switch {
+	case errors.As(err, &inv):
+		return Errorf(EInvalid, "schedule %q was refused by Temporal: %s; check cron and timezone", name, inv.Message)
+	case errors.As(err, &nf):
+		return Errorf(ENotFound, "schedule %q is not known to Temporal; save it again with PUT /api/v1/schedules/%s to recreate it", name, name)
+	}
+	return Errorf(EUnavailable, "the engine could not reach Temporal to manage schedule %q (%v); try again", name, err)
+}
+
+// ScheduledInput asks BeginScheduled to create the execution of a scheduled run.
+type ScheduledInput struct {
+	WorkflowID string         `json:"workflow_id"`
+	Flow       string         `json:"flow"`
+	Inputs     map[string]any `json:"inputs"`
+	At         time.Time      `json:"at"`
+}
+
+// ScheduledRun is the execution BeginScheduled created: its id, and the revision
+// it runs. Error is set instead when the run cannot start (the flow was deleted); the
+// execution is then recorded ENDED_ERROR with it.
+type ScheduledRun struct {
+	ExecutionID string `json:"execution_id"`
+	Revision    int    `json:"revision"`
+	Script      string `json:"script"`
+	Error       string `json:"error,omitempty"`
+}
+
+// BeginScheduled creates the PENDING execution of a run started by a Temporal
+// Schedule, with the flow's latest revision, keyed by the workflow id. A retry finds
+// the row it created and answers with the same revision, so a run never gets two rows
+// or changes revision. It returns an error only when the store fails.
+func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (ScheduledRun, error) {
+	run := ScheduledRun{ExecutionID: in.WorkflowID}
+	if prev, err := a.Store.GetExecution(ctx, in.WorkflowID); err == nil {
+		if prev.Status.Ended() {
+			run.Error = prev.StatusMessage
+			return run, nil
+		}
+		rev, err := a.Store.GetFlowRevision(ctx, prev.Name, prev.FlowRevision)
+		if err != nil {
+			return run, err
+		}
+		run.Revision, run.Script = rev.Revision, rev.Script
+		return run, nil
+	} else if ErrorCode(err) != ENotFound {
+		return run, err
+	}
+	inputs := in.Inputs
+	if inputs == nil {
+		inputs = map[string]any{}
+	}
+	raw, err := json.Marshal(inputs)
+	if err != nil {
+		return run, fmt.Errorf("encode the inputs of scheduled run %s: %w", in.WorkflowID, err)
+	}
+	exec := Execution{ID: in.WorkflowID, Type: TypeFlow, Name: in.Flow, Status: StatusPending, RootID: in.WorkflowID,
+		Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerSchedule, CreatedAt: in.At.UTC()}
+	flow, err := a.Store.GetFlow(ctx, in.Flow)
+	switch {
+	case ErrorCode(err) == ENotFound:
+		run.Error = fmt.Sprintf("flow %q does not exist (was it deleted?); save it again, or point the schedule that started this run at another flow", in.Flow)
+		exec.Status, exec.StatusMessage, exec.EndedAt = StatusEndedError, run.Error, &exec.CreatedAt
+		return run, a.Store.Record(ctx, Progress{Create: []Execution{exec}})
+	case err != nil:
+		return run, err
+	}
+	exec.FlowRevision = flow.Revision
+	if err := a.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
+		return run, err
+	}
+	run.Revision, run.Script = flow.Revision, flow.Script
+	return run, nil
+}
+
+// beginScheduled is the first step of a run started by a Temporal Schedule: it creates
+// the execution and fills in the FlowInput as Engine.StartFlow would have. ended is
+// set when the run cannot start and has been recorded ENDED_ERROR.
+func beginScheduled(ctx workflow.Context, in FlowInput) (_ FlowInput, ended *FlowResult, _ error) {
+	info := workflow.GetInfo(ctx)
+	req := ScheduledInput{WorkflowID: info.WorkflowExecution.ID, Flow: in.Flow, Inputs: in.Inputs, At: info.WorkflowStartTime.UTC()}
+	var run ScheduledRun
+	if err := workflow.ExecuteLocalActivity(ctx, activityBeginScheduled, req).Get(ctx, &run); err != nil {
+		return in, nil, err
+	}
+	if run.Error != "" {
+		return in, &FlowResult{Status: StatusEndedError, Message: run.Error, Outputs: map[string]any{}}, nil
+	}
+	in.ExecutionID, in.RootID, in.Revision, in.Script = run.ExecutionID, run.ExecutionID, run.Revision, run.Script
+	return in, nil, nil
+}

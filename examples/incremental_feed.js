@@ -1,0 +1,17 @@
+// incremental_feed: fetch only what is new since the last run, keeping the cursor in a
+// setting (as Peak's metadata.save does). Run it twice: the second run starts where the
+// first one stopped.
+// Inputs (optional): {"url": "http://127.0.0.1:8080/demo/anything/feed", "setting": "feed_cursor"}
+function handler(system, inputs) {
+  const setting = system.setting(inputs.setting || 'feed_cursor');
+  const cursor = setting.get('value') || {since: 0};
+  const page = this.connect({
+    connector_type: 'REST',
+    url: inputs.url || 'http://127.0.0.1:8080/demo/anything/feed',
+    params: {since: String(cursor.since)},
+  });
+  const asked = Number(page.get('output_value').json.args.since);
+  setting.save({since: asked + 10});
+  this.log('fetched items after', asked);
+  return {fetched_since: asked, next_since: asked + 10};
+}
