@@ -161,3 +161,90 @@ func TestKillDuringConnect(t *testing.T) {
 		}
 	})
 }
+
+// TestKillDuringWaits kills flowd with SIGKILL while executions sleep, wait for a
+// message and wait for a child flow, and while 20 executions of a flow that was edited
+// meanwhile sleep; after a restart each ends as it would have, on its own revision,
+// with its clock and random values unchanged and no duplicated rows.
+func TestKillDuringWaits(t *testing.T) {
+	each(t, func(t *testing.T, b *backend) {
+		dbURL := ""
+		if b.name == "postgres" {
+			dbURL = os.Getenv("FLOWD_TEST_POSTGRES_URL")
+		}
+		dir := t.TempDir()
+		apiPort, temporalPort := freePort(t), freePort(t)
+		p := startProcess(t, dir, apiPort, temporalPort, dbURL)
+		c := &client{base: p.url}
+		if err := c.login(adminID, adminSecret); err != nil {
+			t.Fatal(err)
+		}
+		sleeper, asker, parent, child, edited := unique("k_sleep"), unique("k_ask"), unique("k_parent"), unique("k_child"), unique("k_edit")
+		pushFlow(t, c, sleeper, `function handler() {
+  const t0 = Date.now(), r0 = Math.random();
+  this.log('before ' + t0 + ' ' + r0);
+  this.sleep(4);
+  return {t0: String(t0), r0: String(r0), slept: Date.now() - t0};
+}`)
+		pushFlow(t, c, asker, `function handler() { return this.message({subject: 'go on?'}); }`)
+		pushFlow(t, c, child, `function handler() { this.sleep(4); return {child: true}; }`)
+		pushFlow(t, c, parent, fmt.Sprintf(`function handler() { return {got: this.flow(%q, {}).get('output_value').child}; }`, child))
+		pushFlow(t, c, edited, `function handler() { this.sleep(4); return {revision: 1}; }`)
+
+		start := func(flow string) string {
+			var e execution
+			c.must(t, "POST", "/api/v1/flows/"+flow+"/executions", map[string]any{}, &e, 201)
+			return e.ID
+		}
+		sleepID, askID, parentID := start(sleeper), start(asker), start(parent)
+		var editedIDs []string
+		for range 20 {
+			editedIDs = append(editedIDs, start(edited))
+		}
+		pushFlow(t, c, edited, `function handler() { const x = Math.random(); this.log('new code'); this.sleep(1); return {revision: 2}; }`)
+		waitStatus(t, c, askID, "WAITING")
+		waitStatus(t, c, sleepID, "WAITING")
+		for _, id := range editedIDs {
+			waitStatus(t, c, id, "WAITING")
+		}
+		before := logsOf(t, c, sleepID)
+		deadline := time.Now().Add(20 * time.Second)
+		for len(childrenOf(t, c, parentID)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		p.kill9(t)
+
+		p = startProcess(t, dir, apiPort, temporalPort, dbURL)
+		if err := c.login(adminID, adminSecret); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, c, askID, "WAITING")
+		c.must(t, "POST", "/api/v1/executions/"+askID+"/messages", map[string]any{"answer": map[string]any{"ok": true}}, nil, 202)
+
+		e := waitEnded(t, c, sleepID, 60*time.Second)
+		if e.Status != "ENDED_SUCCESS" || e.Outputs["slept"] != float64(4000) {
+			t.Fatalf("sleeper ended %s %q %v", e.Status, e.StatusMessage, e.Outputs)
+		}
+		if len(before) != 1 || before[0].Message != fmt.Sprintf("before %s %s", e.Outputs["t0"], e.Outputs["r0"]) {
+			t.Fatalf("Date.now()/Math.random() changed across the crash: %+v vs %v", before, e.Outputs)
+		}
+		if lines := logsOf(t, c, sleepID); len(lines) != 1 {
+			t.Fatalf("sleeper log lines after restart: %+v", lines)
+		}
+		if e := waitEnded(t, c, askID, 60*time.Second); e.Status != "ENDED_SUCCESS" || e.Outputs["ok"] != true {
+			t.Fatalf("asker ended %s %q %v", e.Status, e.StatusMessage, e.Outputs)
+		}
+		if e := waitEnded(t, c, parentID, 60*time.Second); e.Status != "ENDED_SUCCESS" || e.Outputs["got"] != true {
+			t.Fatalf("parent ended %s %q %v", e.Status, e.StatusMessage, e.Outputs)
+		}
+		if kids := childrenOf(t, c, parentID); len(kids) != 1 || kids[0].Status != "ENDED_SUCCESS" {
+			t.Fatalf("parent's children after restart: %+v", kids)
+		}
+		for _, id := range editedIDs {
+			e := waitEnded(t, c, id, 60*time.Second)
+			if e.Status != "ENDED_SUCCESS" || e.Outputs["revision"] != float64(1) || e.FlowRevision != 1 {
+				t.Fatalf("an execution of the edited flow ended %s %q %v (revision %d)", e.Status, e.StatusMessage, e.Outputs, e.FlowRevision)
+			}
+		}
+	})
+}

@@ -30,11 +30,27 @@ func TestReplayLiveHistories(t *testing.T) {
 }`,
 		"replay_error":   "function handler() {\n  this.log('about to fail');\n  null.x;\n}\n",
 		"replay_runaway": "function handler() { for (;;) {} }",
+		"replay_child":   "function handler() { return {n: 1}; }",
+		"replay_features": `function handler(system, inputs) {
+  this.sleep(0.01);
+  const child = this.flow('replay_child', {}, {wait: false});
+  const call = this.connect({connector_type: 'REST', url: inputs.url, wait: false});
+  this.wait_for(child, call);
+  const s = system.setting('replay_setting');
+  s.save({n: (s.get('value') || {n: 0}).n + 1});
+  system.file('replay.txt').save_text_content('hi');
+  return {child: child.get('output_value').n, file: system.file('replay.txt').get_text_content()};
+}`,
 	}
 	ids := map[string]string{}
 	for name, script := range flows {
 		pushFlow(t, b.api, name, script)
+	}
+	for name := range flows {
 		e := runFlow(t, b.api, name, map[string]any{"url": b.app.URL + "/demo/jokes/random"})
+		if name == "replay_features" && e.Status != "ENDED_SUCCESS" {
+			t.Fatalf("%s ended %s: %s", name, e.Status, e.StatusMessage)
+		}
 		ids[name] = e.ID
 	}
 	dir := os.Getenv("FLOWD_RECORD_HISTORIES")
