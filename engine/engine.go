@@ -149,7 +149,9 @@ func NewWorker(c client.Client, taskQueue string, acts *Activities) worker.Worke
 	if taskQueue == "" {
 		taskQueue = DefaultTaskQueue
 	}
-	w := worker.New(c, taskQueue, worker.Options{})
+	// A script step is bounded by the scripting CPU budget and a 3 s wall limit; the
+	// deadlock detector (1 s by default) must not fire first and fail the task forever.
+	w := worker.New(c, taskQueue, worker.Options{DeadlockDetectionTimeout: 5 * time.Second})
 	Register(w, acts)
 	return w
 }

@@ -10,8 +10,9 @@ import (
 
 // wallLimit stops a script that has not waited for this long, whatever its CPU time:
 // Temporal's deadlock detector fails a workflow task whose goroutine does not yield
-// for a second, and a failed task would be retried forever instead of ending the flow.
-const wallLimit = 800 * time.Millisecond
+// in time (engine sets it to 5 s), and a failed task would be retried forever instead
+// of ending the flow.
+const wallLimit = 3 * time.Second
 
 // meter enforces the CPU budget of one step (the computing between two waits). On
 // Linux it measures the CPU time of the OS thread that runs the script, so that a

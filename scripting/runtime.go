@@ -98,6 +98,7 @@ func (r *run) setup(opt Options) {
 		must(console.Set(level, r.logFunc(lvl)))
 	}
 	must(vm.Set("console", console))
+	r.installGuards()
 }
 
 func (r *run) call(inputs map[string]any) (goja.Value, error) {
