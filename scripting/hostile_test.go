@@ -39,9 +39,9 @@ func TestHostileScripts(t *testing.T) {
 		{"StringDoubling", `function handler() { let s = 'x'; for (;;) s += s; }`, "CPU budget"},
 		{"DeepRecursion", `function f() { return f() + 1; } function handler() { return f(); }`, "call stack"},
 		{"DeepJSONParse", `function handler() { return JSON.parse('['.repeat(1e6) + ']'.repeat(1e6)); }`, "nested deeper"},
-		{"DeepJSONStringify", `function handler() { let o = []; for (let i = 0; i < 1e5; i++) o = [o]; return JSON.stringify(o); }`, "nested deeper"},
-		{"DeepReturnValue", `function handler() { let o = {}; for (let i = 0; i < 1e5; i++) o = {a: o}; return o; }`, "nested deeper"},
-		{"DeepToString", `function handler() { let o = []; for (let i = 0; i < 1e5; i++) o = [o]; return String(o); }`, "call stack"},
+		{"DeepJSONStringify", `function handler() { let o = []; for (let i = 0; i < 5000; i++) o = [o]; return JSON.stringify(o); }`, "nested deeper"},
+		{"DeepReturnValue", `function handler() { let o = {}; for (let i = 0; i < 5000; i++) o = {a: o}; return o; }`, "nested deeper"},
+		{"DeepToString", `function handler() { let o = []; for (let i = 0; i < 5000; i++) o = [o]; return String(o); }`, "call stack"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := runBounded(t, tc.src)
