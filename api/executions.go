@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,23 @@ func (s *Server) listExecutions(c echo.Context) error {
 		Flow: q.Get("flow"), Status: engine.Status(q.Get("status")), Type: engine.ExecutionType(q.Get("type")),
 		Trigger: engine.Trigger(q.Get("trigger")), ParentID: q.Get("parent_id"), RootID: q.Get("root_id"), Cursor: q.Get("cursor"),
 	}
+	for key, vals := range q {
+		path, ok := strings.CutPrefix(key, "input.")
+		if !ok {
+			continue
+		}
+		if !inputPathRE.MatchString(path) {
+			return invalid("%s is not a valid input filter: use input.<key>[.<key>...]=<value>, like input.customer=42", key)
+		}
+		if f.Inputs == nil {
+			f.Inputs = map[string]any{}
+		}
+		var v any
+		if err := json.Unmarshal([]byte(vals[0]), &v); err != nil {
+			v = vals[0] // not JSON: a string
+		}
+		f.Inputs[path] = v
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		return invalid("status %q is not one of PENDING, RUNNING, WAITING, ENDED_SUCCESS, ENDED_ERROR, ENDED_CANCELLED", f.Status)
 	}
@@ -61,6 +79,9 @@ func (s *Server) listExecutions(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, listResponse[engine.Execution]{Items: items, NextCursor: next})
 }
+
+// inputPathRE is a dotted path of plain keys.
+var inputPathRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$`)
 
 func parseTime(name, v string) (time.Time, error) {
 	if v == "" {

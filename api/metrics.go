@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -28,6 +29,21 @@ type Metrics struct {
 }
 
 var _ engine.Observer = (*Metrics)(nil)
+
+// Handler serves the metrics in Prometheus text format (for a worker-only process,
+// which has no API server; see --metrics-addr).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// QueueDepth exports depth() as flowd_task_queue_backlog: the tasks that wait for a
+// worker on flowd's task queue.
+func (m *Metrics) QueueDepth(depth func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "flowd_task_queue_backlog",
+		Help: "Approximate number of workflow and activity tasks waiting for a worker on flowd's task queue.",
+	}, depth))
+}
 
 // NewMetrics returns the metrics, registered.
 func NewMetrics() *Metrics {

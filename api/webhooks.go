@@ -254,7 +254,8 @@ func accepted(c echo.Context, exec engine.Execution) error {
 }
 
 // webhookInputs turns the request into the flow's inputs. The key is left out of
-// headers and query, so that it is not stored with the execution.
+// headers and query, and credential headers are redacted, so that neither is stored
+// with the execution.
 func webhookInputs(req *http.Request) (map[string]any, error) {
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxWebhookBody+1))
 	if err != nil {
@@ -272,7 +273,15 @@ func webhookInputs(req *http.Request) (map[string]any, error) {
 		if strings.EqualFold(k, webhookKeyHeader) {
 			continue
 		}
-		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+		lk := strings.ToLower(k)
+		if lk == "authorization" || lk == "proxy-authorization" || lk == "cookie" {
+			// Credentials of the caller are stored with the execution, which viewers
+			// read: keep that they were sent, not their value. The hook's key is the
+			// authentication of a webhook call.
+			headers[lk] = "[redacted]"
+			continue
+		}
+		headers[lk] = strings.Join(v, ", ")
 	}
 	if req.Host != "" {
 		headers["host"] = req.Host

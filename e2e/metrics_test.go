@@ -51,5 +51,8 @@ func TestOperations(t *testing.T) {
 				t.Errorf("%s = %s, want >= 1", series, m[1])
 			}
 		}
+		if !regexp.MustCompile(`(?m)^flowd_task_queue_backlog \d+`).Match(body) {
+			t.Errorf("/metrics has no flowd_task_queue_backlog")
+		}
 	})
 }

@@ -118,7 +118,10 @@ type ConnectResult struct {
 	InputError string         `json:"input_error,omitempty"`
 }
 
-// maxOutputBytes keeps a connection's outputs well under Temporal's 2 MB payload limit.
+// maxOutputBytes keeps a connection's outputs well under Temporal's 2 MB payload
+// limit. A response body larger than inlineBodyBytes goes to a stored file
+// instead (see callContext), so this is reached only by huge headers or
+// paginated items.
 const maxOutputBytes = 1 << 20
 
 // Connect records the CONNECTION execution, runs the connector and records how it
@@ -169,7 +172,7 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 		return ConnectResult{}, err
 	}
 
-	outputs, callErr := callConnector(ctx, conn, call.Resolved, call.Domains)
+	outputs, callErr := callConnector(a.callContext(ctx, in.ChildID, red), conn, call.Resolved, call.Domains)
 	if ctx.Err() != nil && callErr != nil {
 		return ConnectResult{}, ctx.Err() // the worker is stopping: let Temporal run it again
 	}
@@ -185,7 +188,7 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 	if err != nil || len(rawOut) > maxOutputBytes {
 		size := len(rawOut)
 		res.Status = StatusEndedError
-		res.Message = fmt.Sprintf("the response is too large to pass to the flow (%d bytes, limit %d): store it in a file with the dst input", size, maxOutputBytes)
+		res.Message = fmt.Sprintf("the outputs are too large to pass to the flow (%d bytes, limit %d): store the body in a file with the dst input, or ask the API for less (filters, page size, paginate.max_pages)", size, maxOutputBytes)
 		res.Outputs = map[string]any{"execution_id": in.ChildID, "status_code": res.Outputs["status_code"]}
 		rawOut, _ = json.Marshal(res.Outputs)
 	}

@@ -115,6 +115,12 @@ func (a *Activities) GetFile(ctx context.Context, name string) (StateResult, err
 	if err != nil {
 		return StateResult{}, err
 	}
+	if len(f.Content) > MaxFileBytes {
+		// Its content would not fit in the workflow history.
+		return StateResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"file %q is %d bytes, too large for a flow to read (the limit is %d); send it on as a multipart file part of a REST call, or download it with GET /api/v1/files/%s",
+			name, len(f.Content), MaxFileBytes, name), "invalid", nil)
+	}
 	return StateResult{Found: true, Content: f.Content}, nil
 }
 

@@ -21,9 +21,15 @@ type File struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// MaxFileBytes bounds a stored file: a file read by a flow passes through the
-// workflow's history, whose payloads Temporal limits to 2 MB.
+// MaxFileBytes bounds a file a flow reads or writes with system.file: its content
+// passes through the workflow's history, whose payloads Temporal limits to 2 MB.
 const MaxFileBytes = 1 << 20
+
+// MaxStoredFileBytes bounds any stored file. Files above MaxFileBytes are written
+// outside the history only, by the REST connector (dst, and response bodies too
+// large for the outputs, up to its 10 MiB body limit), and are read outside it:
+// as multipart file parts, by dst-less connectors, and with GET /api/v1/files.
+const MaxStoredFileBytes = 16 << 20
 
 // StateStore persists settings and files. Get methods return ENotFound when absent.
 type StateStore interface {

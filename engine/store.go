@@ -49,6 +49,9 @@ type ExecutionFilter struct {
 	Until    time.Time
 	Limit    int
 	Cursor   string
+	// Inputs matches executions whose inputs hold these values at these paths
+	// (dotted, like "customer.id"); values are JSON values.
+	Inputs map[string]any
 }
 
 // Progress is what an execution did since it was last recorded.

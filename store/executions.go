@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,6 +56,9 @@ func (s *Store) ListExecutions(ctx context.Context, f engine.ExecutionFilter) ([
 	}
 	if !f.Until.IsZero() {
 		q = q.Where("created_at < ?", f.Until.UTC())
+	}
+	for path, v := range f.Inputs {
+		q = s.inputMatch(q, path, v)
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
@@ -193,4 +197,37 @@ func (s *Store) Logs(ctx context.Context, executionID string, after int64, limit
 		out[i] = engine.LogLine{ExecutionID: r.ExecutionID, Seq: r.Seq, TS: r.TS.UTC(), Level: r.Level, Message: r.Message}
 	}
 	return out, nil
+}
+
+// inputMatch filters on one value inside the JSON inputs: a containment query on
+// PostgreSQL (served by a GIN index), json_extract on SQLite.
+func (s *Store) inputMatch(q *gorm.DB, path string, v any) *gorm.DB {
+	keys := strings.Split(path, ".")
+	if s.dialect == "postgres" {
+		var doc any = v
+		for i := len(keys) - 1; i >= 0; i-- {
+			doc = map[string]any{keys[i]: doc}
+		}
+		b, _ := json.Marshal(doc)
+		return q.Where("inputs::jsonb @> ?::jsonb", string(b))
+	}
+	jsonPath := "$"
+	for _, k := range keys {
+		jsonPath += `."` + k + `"`
+	}
+	switch x := v.(type) {
+	case nil:
+		return q.Where("json_type(inputs, ?) = 'null'", jsonPath)
+	case bool:
+		want := "false"
+		if x {
+			want = "true"
+		}
+		return q.Where("json_type(inputs, ?) = ?", jsonPath, want)
+	case map[string]any, []any:
+		b, _ := json.Marshal(x)
+		return q.Where("json(json_extract(inputs, ?)) = json(?)", jsonPath, string(b))
+	default:
+		return q.Where("json_extract(inputs, ?) = ?", jsonPath, x)
+	}
 }

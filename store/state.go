@@ -76,8 +76,8 @@ func (s *Store) GetFile(ctx context.Context, name string) (engine.File, error) {
 
 // SaveFile creates or replaces a file.
 func (s *Store) SaveFile(ctx context.Context, name string, content []byte) (engine.File, error) {
-	if len(content) > engine.MaxFileBytes {
-		return engine.File{}, engine.Errorf(engine.EInvalid, "file %q is %d bytes; the limit is %d", name, len(content), engine.MaxFileBytes)
+	if len(content) > engine.MaxStoredFileBytes {
+		return engine.File{}, engine.Errorf(engine.EInvalid, "file %q is %d bytes; the limit is %d", name, len(content), engine.MaxStoredFileBytes)
 	}
 	if content == nil {
 		content = []byte{}

@@ -76,7 +76,8 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	if err := s.sqlDB.PingContext(pingCtx); err != nil {
 		return nil, fmt.Errorf("reach %s database %s: %w (is it running and is the URL right?)", s.dialect, redactURL(databaseURL), err)
 	}
-	provider, err := goose.NewProvider(gdial, s.sqlDB, fsys)
+	// Migrations from branches developed side by side may be applied out of order.
+	provider, err := goose.NewProvider(gdial, s.sqlDB, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}

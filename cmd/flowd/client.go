@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -213,35 +216,130 @@ func (l *LogsCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if l.Follow {
+		return c.followLogs(ctx, l.ID)
+	}
+	var page struct {
+		Items []logLine `json:"items"`
+	}
 	var after int64
 	for {
-		var page struct {
-			Items []struct {
-				Seq     int64     `json:"seq"`
-				TS      time.Time `json:"ts"`
-				Level   string    `json:"level"`
-				Message string    `json:"message"`
-			} `json:"items"`
-			Status string `json:"status"`
-		}
 		if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/executions/%s/logs?after=%d", url.PathEscape(l.ID), after), nil, &page); err != nil {
 			return err
 		}
 		for _, line := range page.Items {
-			fmt.Printf("%s %-5s %s\n", line.TS.Local().Format("15:04:05.000"), line.Level, line.Message)
+			line.print()
 			after = line.Seq
 		}
-		if !l.Follow || len(page.Items) == 0 && strings.HasPrefix(page.Status, "ENDED_") {
+		if len(page.Items) < 1000 {
 			return nil
 		}
-		if len(page.Items) == 0 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(500 * time.Millisecond):
+	}
+}
+
+type logLine struct {
+	Seq     int64     `json:"seq"`
+	TS      time.Time `json:"ts"`
+	Level   string    `json:"level"`
+	Message string    `json:"message"`
+}
+
+func (l logLine) print() {
+	fmt.Printf("%s %-5s %s\n", l.TS.Local().Format("15:04:05.000"), l.Level, l.Message)
+}
+
+// followLogs streams the log as server-sent events until the execution ends,
+// reconnecting with Last-Event-ID when the connection drops.
+func (c *apiClient) followLogs(ctx context.Context, id string) error {
+	var last int64
+	for failures := 0; ; {
+		ended, err := c.streamOnce(ctx, id, &last)
+		if ended || ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			var ae *apiErr
+			if errors.As(err, &ae) && ae.status < 500 {
+				return err
+			}
+			if failures++; failures > 10 {
+				return fmt.Errorf("following the log failed 10 times: %w", err)
 			}
 		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
+}
+
+type apiErr struct {
+	status int
+	msg    string
+}
+
+func (e *apiErr) Error() string { return e.msg }
+
+func (c *apiClient) streamOnce(ctx context.Context, id string, last *int64) (ended bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/executions/"+url.PathEscape(id)+"/logs", nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if *last > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(*last, 10))
+	}
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		body, _ := io.ReadAll(resp.Body)
+		_ = json.Unmarshal(body, &e)
+		return false, &apiErr{status: resp.StatusCode, msg: e.Error.Message}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			data := []byte(line[6:])
+			switch event {
+			case "log":
+				var l logLine
+				if json.Unmarshal(data, &l) == nil && l.Seq > *last {
+					l.print()
+					*last = l.Seq
+				}
+			case "status":
+				var x struct {
+					Status string `json:"status"`
+				}
+				_ = json.Unmarshal(data, &x)
+				fmt.Fprintf(os.Stderr, "-- %s\n", x.Status)
+			case "end":
+				var x struct {
+					Status        string `json:"status"`
+					StatusMessage string `json:"status_message"`
+				}
+				_ = json.Unmarshal(data, &x)
+				fmt.Fprintf(os.Stderr, "-- ended %s %s\n", x.Status, x.StatusMessage)
+				return true, nil
+			case "error":
+				return false, fmt.Errorf("the server reported: %s", data)
+			}
+			event = ""
+		}
+	}
+	return false, sc.Err()
 }
 
 // ExecutionsCmd lists executions.

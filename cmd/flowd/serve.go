@@ -27,6 +27,9 @@ type ServeCmd struct {
 
 	BlockPrivateNetworks *bool         `env:"FLOWD_BLOCK_PRIVATE_NETWORKS" negatable:"" help:"Refuse connector requests to loopback, private and link-local addresses (SSRF guard). Default: on with --temporal-address (production), off for the embedded dev setup."`
 	WebhookWait          time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
+	MetricsAddr          string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics of a worker-only process (--role worker); API processes serve /metrics on --addr."`
+	Retention            time.Duration `default:"720h" env:"FLOWD_RETENTION" help:"Delete executions (with their children and logs) that ended longer ago than this; 0 keeps them forever."`
+	MaxParallel          int           `default:"20" env:"FLOWD_MAX_PARALLEL" help:"How many children (connections, flows) one execution runs at once."`
 }
 
 // Run starts everything and blocks until ctx is cancelled (SIGINT/SIGTERM), then
@@ -40,7 +43,7 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 		Addr: s.Addr, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
 		TemporalAddress: s.TemporalAddress, TemporalPort: s.TemporalPort, Namespace: s.Namespace,
 		TaskQueue: s.TaskQueue, Role: s.Role, AdminClientID: s.AdminClientID, AdminSecret: s.AdminSecret, SecretKey: s.SecretKey, Log: log,
-		BlockPrivateNetworks: s.BlockPrivateNetworks, WebhookWait: s.WebhookWait,
+		BlockPrivateNetworks: s.BlockPrivateNetworks, WebhookWait: s.WebhookWait, Retention: s.Retention, MaxParallel: s.MaxParallel, MetricsAddr: s.MetricsAddr,
 	})
 	if err != nil {
 		return err

@@ -91,6 +91,7 @@ func TestAuthInputErrors(t *testing.T) {
 
 func TestCustomAuth(t *testing.T) {
 	var authCalls atomic.Int32
+	var apiAuth atomic.Value
 	var authReq struct {
 		header http.Header
 		body   map[string]any
@@ -104,13 +105,14 @@ func TestCustomAuth(t *testing.T) {
 			json.NewDecoder(r.Body).Decode(&authReq.body)
 			io.WriteString(w, `{"data": {"session": {"jwt": "custom-token"}}, "access_token": "default-token"}`)
 		case "/api":
+			apiAuth.Store(r.Header.Get("Authorization"))
 			json.NewEncoder(w).Encode(map[string]string{"auth": r.Header.Get("Authorization")})
 		}
 	})
 	tests := []struct {
 		name      string
 		tokenPath any
-		want      string
+		want      string // what the API got
 	}{
 		{"DefaultPath", nil, "Bearer default-token"},
 		{"DottedPath", "data.session.jwt", "Bearer custom-token"},
@@ -122,8 +124,12 @@ func TestCustomAuth(t *testing.T) {
 				"auth_url": srv + "/login", "auth_headers": map[string]any{"X-Tenant": "acme"},
 				"auth_json": map[string]any{"user": "u", "password": "p"}, "token_path": tt.tokenPath,
 			})
-			if got := JSONOut(t, out)["auth"]; got != tt.want {
+			if got := apiAuth.Load(); got != tt.want {
 				t.Errorf("Authorization = %v, want %v", got, tt.want)
+			}
+			// The API echoed the token; the outputs show it redacted.
+			if got := JSONOut(t, out)["auth"]; got != "Bearer [redacted:custom auth token]" {
+				t.Errorf("echoed Authorization = %v, want it redacted", got)
 			}
 			if authReq.header.Get("X-Tenant") != "acme" || authReq.body["user"] != "u" {
 				t.Errorf("auth request headers %v body %v", authReq.header, authReq.body)

@@ -38,18 +38,22 @@ type Connector struct {
 	within    []string      // the domains of CallWithin, checked on top of AllowedDomains
 }
 
-// Call runs one REST connector call with inputs as decoded from JSON.
+// Call runs one REST connector call with inputs as decoded from JSON, with the
+// CallOptions of ctx (see WithCallOptions).
 //
 // It always returns the outputs: status ("success" or "error"), message and log,
 // and, once a response arrived, status_code, headers, cookies, encoding and the
-// body as json, text or bytes (see decodeBody), unless dst stored it. It returns
-// an error when the call failed: an *InputError for inputs that cannot work (do
-// not retry), a *StatusError when the final status is not in expected_status_code
-// (the outputs hold the response), an error wrapping ErrBodyTooLarge for a body
-// over MaxBodyBytes, and other errors when no response came after the retries.
+// body as json, text or bytes (see decodeBody), unless it went to a stored file:
+// then body_file names the file and size is the body's length in bytes. It
+// returns an error when the call failed: an *InputError for inputs that cannot
+// work (do not retry), a *StatusError when the final status is not in
+// expected_status_code (the outputs hold the response), an error wrapping
+// ErrBodyTooLarge for a body over MaxBodyBytes, and other errors when no response
+// came after the retries. The access tokens the call obtained (oauth2, custom)
+// are redacted from the outputs and the error as secrets are by the engine.
 func (c *Connector) Call(ctx context.Context, inputs map[string]any) (map[string]any, error) {
 	out := map[string]any{}
-	x := &exchange{c: c}
+	x := &exchange{c: c, opts: c.callOptions(ctx)}
 	msg, err := c.call(ctx, inputs, out, x)
 	if x.log == nil {
 		x.log = []any{}
@@ -57,10 +61,16 @@ func (c *Connector) Call(ctx context.Context, inputs map[string]any) (map[string
 	out["log"] = x.log
 	if err != nil {
 		out["status"], out["message"] = "error", err.Error()
-		return out, err
+	} else {
+		out["status"], out["message"] = "success", msg
 	}
-	out["status"], out["message"] = "success", msg
-	return out, nil
+	if red := x.redactor(); red != nil {
+		out = red.Map(out)
+		if err != nil {
+			err = redactedError(red, err)
+		}
+	}
+	return out, err
 }
 
 func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[string]any, x *exchange) (string, error) {
@@ -69,14 +79,15 @@ func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[str
 		return "", err
 	}
 	x.s = s
+	files := x.opts.Files
 	if s.body != nil && s.body.input == "data" {
 		x.log = append(x.log, map[string]any{"message": "input data is deprecated; it is sent as a JSON body, use json instead"})
 	}
-	if s.dst != "" && c.Files == nil {
+	if s.dst != "" && files == nil {
 		return "", inputErrorf("dst", "input dst cannot be used here: stored files are not available; remove dst to get the body in the outputs")
 	}
 	if s.body != nil {
-		if x.body, x.bodyType, err = s.body.build(ctx, c.Files); err != nil {
+		if x.body, x.bodyType, err = s.body.build(ctx, files); err != nil {
 			return "", err
 		}
 	}
@@ -101,18 +112,51 @@ func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[str
 		return "", err
 	}
 	ok := slices.Contains(s.expected, res.statusCode)
+	shown := redactURL(s.url, s.auth.secretParams()...)
+	answered := fmt.Sprintf("%s %s answered %s", s.method, shown, res.status)
+	switch file := x.opts.LargeBodyFile; {
+	case s.dst != "" && ok:
+		if err := x.store(ctx, out, res, s.dst); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s; body stored in file %q (%d bytes)", answered, s.dst, len(res.body)), nil
+	case file != "" && res.tooLargeInline(x.opts.InlineBodyBytes):
+		// Too large for the outputs, which travel through the workflow history:
+		// store it and pass the file's name instead (even for an unexpected status,
+		// whose body explains the error).
+		if err := x.store(ctx, out, res, file); err != nil {
+			return "", err
+		}
+		note := fmt.Sprintf("the response body (%d bytes) is larger than %d bytes, so it is not in the outputs but in the stored file %q (output body_file); read it with system.file(%q) or send it on as a multipart file part",
+			len(res.body), x.opts.InlineBodyBytes, file, file)
+		x.log = append(x.log, map[string]any{"message": note, "body_file": file, "size": len(res.body)})
+		if !ok {
+			return "", fmt.Errorf("%w; %s", x.statusError(res), note)
+		}
+		return answered + "; " + note, nil
+	}
 	res.fillOutputs(out, s.dst == "" || !ok)
 	if !ok {
 		return "", x.statusError(res)
 	}
-	shown := redactURL(s.url, s.auth.secretParams()...)
-	if s.dst != "" {
-		if err := c.Files.WriteFile(ctx, s.dst, res.body); err != nil {
-			return "", fmt.Errorf("could not store the response body of %s in file %q: %w; check the file name", shown, s.dst, err)
-		}
-		return fmt.Sprintf("%s %s answered %s; body stored in file %q", s.method, shown, res.status, s.dst), nil
+	return answered, nil
+}
+
+// store writes the body of res into the stored file name and sets the outputs
+// without the body: body_file and size instead. Text bodies are stored with the
+// call's access tokens redacted.
+func (x *exchange) store(ctx context.Context, out map[string]any, res *response, name string) error {
+	res.fillOutputs(out, false)
+	body := res.body
+	if red := x.redactor(); red != nil && isText(body) {
+		body = []byte(red.String(string(body)))
 	}
-	return fmt.Sprintf("%s %s answered %s", s.method, shown, res.status), nil
+	if err := x.opts.Files.WriteFile(ctx, name, body); err != nil {
+		return fmt.Errorf("could not store the response body of %s in file %q: %w; check the file name",
+			redactURL(x.s.url, x.s.auth.secretParams()...), name, err)
+	}
+	out["body_file"], out["size"] = name, len(res.body)
+	return nil
 }
 
 func (x *exchange) statusError(res *response) *StatusError {

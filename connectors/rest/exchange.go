@@ -28,6 +28,8 @@ type exchange struct {
 	bearer      string // the oauth2 or custom token in use
 	refreshed   bool   // an oauth2 token was already refreshed after a 401
 	log         []any
+	opts        CallOptions
+	tokens      map[string]string // every token the call used, by the label it is redacted as
 }
 
 // do sends the request to u, retrying connection errors, timeouts and
@@ -204,11 +206,13 @@ func (x *exchange) newRequest(ctx context.Context, u *url.URL) (*http.Request, e
 			return nil, &authError{err}
 		}
 		x.bearer = tok.AccessToken
+		x.sensitive("token of grant "+x.s.auth.grant, x.bearer)
 	case authCustom:
 		if x.bearer == "" {
 			if x.bearer, err = x.s.auth.custom.fetch(ctx, x.client, x.c.maxBody()); err != nil {
 				return nil, &authError{err}
 			}
+			x.sensitive("custom auth token", x.bearer)
 		}
 	}
 	x.s.auth.apply(req, x.bearer)

@@ -22,6 +22,21 @@ type response struct {
 	tries      int // set when retries gave up on a retry_status_code answer
 }
 
+// tooLargeInline reports whether the body takes more than limit bytes in the
+// outputs (about its length; base64 makes a binary body a third larger).
+func (r *response) tooLargeInline(limit int64) bool {
+	switch {
+	case limit <= 0:
+		return false
+	case int64(len(r.body)) > limit:
+		return true
+	case int64(base64.StdEncoding.EncodedLen(len(r.body))) <= limit:
+		return false
+	}
+	kind, _, _ := decodeBody(r.header.Get("Content-Type"), r.body)
+	return kind == "bytes"
+}
+
 // fillOutputs puts the response into out: status_code, headers, cookies,
 // encoding, and the body as json, text or bytes (unless withBody is false).
 //

@@ -44,6 +44,13 @@ type Config struct {
 	BlockPrivateNetworks *bool
 	// WebhookWait is how long a webhook call waits for its flow; 0: 30 s.
 	WebhookWait time.Duration
+	// MetricsAddr serves /metrics of a worker-only process (API processes serve it
+	// on the API's address).
+	MetricsAddr string
+	// Retention deletes executions that ended longer ago than this (0 keeps them).
+	Retention time.Duration
+	// MaxParallel bounds the children one execution runs at once (0: 20).
+	MaxParallel int
 	// SecretKey seals stored secrets: base64 32-byte keys, comma-separated, the
 	// first sealing (FLOWD_SECRET_KEY). Empty: the key in DataDir/secret.key,
 	// generated on the first start.
@@ -121,7 +128,17 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	a.Metrics = api.NewMetrics()
 	instrumentConnectors(a.resolver.Connectors, cfg, a.Metrics, cfg.Log)
 
-	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log}
+	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log, MaxParallel: cfg.MaxParallel}
+	tq := cfg.TaskQueue
+	if tq == "" {
+		tq = engine.DefaultTaskQueue
+	}
+	a.Metrics.QueueDepth(queueDepth(a.Temporal, cfg.Namespace, tq))
+	if cfg.Role == "worker" && cfg.MetricsAddr != "" {
+		if err := a.serveMetrics(cfg); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Role != "api" {
 		acts := &engine.Activities{
 			Store:      a.Store,
@@ -198,6 +215,9 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 	})
 	a.URL = "http://" + ln.Addr().String()
 	cfg.Log.Info("API listening", "url", a.URL)
+	rctx, stopRetention := context.WithCancel(context.Background())
+	a.closers = append(a.closers, stopRetention)
+	go runRetention(rctx, a.Store, cfg.Retention, cfg.Log)
 	return nil
 }
 
@@ -219,4 +239,19 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, log *slog.Log
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// serveMetrics serves /metrics on cfg.MetricsAddr for a worker-only process.
+func (a *App) serveMetrics(cfg Config) error {
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s for metrics: %w (pick another with --metrics-addr)", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.closers = append(a.closers, func() { _ = srv.Close() })
+	cfg.Log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+	return nil
 }

@@ -23,7 +23,7 @@ const url = await new Promise((resolve, reject) => {
 });
 const e2e = spawn(process.execPath, [path.join(here, 'run.mjs')], {
   stdio: 'inherit',
-  env: { ...process.env, FLOWD_URL: url, FLOWD_CLIENT_ID: 'admin', FLOWD_CLIENT_SECRET: 'secret', TARGET_URL: `http://127.0.0.1:${target.address().port}/jokes/random` },
+  env: { ...process.env, E2E_CORE_ONLY: '1', FLOWD_URL: url, FLOWD_CLIENT_ID: 'admin', FLOWD_CLIENT_SECRET: 'secret', TARGET_URL: `http://127.0.0.1:${target.address().port}/jokes/random` },
 });
 const code = await new Promise((r) => e2e.on('exit', r));
 mock.kill();

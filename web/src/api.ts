@@ -267,6 +267,8 @@ export interface Execution {
   started_at?: string | null;
   ended_at?: string | null;
   trigger?: string | null;
+  /** The pending this.message while WAITING: {id, subject, body, fields, timeout}. */
+  message?: { id?: number; subject?: string; body?: unknown; fields?: unknown; timeout?: number } | null;
 }
 
 export interface LogLine {

@@ -142,9 +142,23 @@ export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]) {
 
 export function Tabs({ tabs, value, onChange, label }: { tabs: [string, string][]; value: string; onChange: (v: string) => void; label: string }) {
   return (
-    <div class="tabs" role="tablist" aria-label={label}>
+    <div
+      class="tabs"
+      role="tablist"
+      aria-label={label}
+      onKeyDown={(e) => {
+        // Arrow keys move between tabs, as the WAI-ARIA tabs pattern expects.
+        if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+        const i = tabs.findIndex(([id]) => id === value);
+        const next = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length][0];
+        onChange(next);
+        const el = (e.currentTarget as HTMLElement).querySelector<HTMLButtonElement>(`[data-tab="${next}"]`);
+        setTimeout(() => el?.focus());
+        e.preventDefault();
+      }}
+    >
       {tabs.map(([id, text]) => (
-        <button role="tab" aria-selected={value === id} class={value === id ? 'active' : ''} onClick={() => onChange(id)}>
+        <button role="tab" type="button" data-tab={id} aria-selected={value === id} tabIndex={value === id ? 0 : -1} class={value === id ? 'active' : ''} onClick={() => onChange(id)}>
           {text}
         </button>
       ))}

@@ -67,7 +67,9 @@ export function ClientsPage() {
           <strong>Copy the secret now: it is shown only once.</strong>
           <dl class="facts">
             <dt>Client ID</dt>
-            <dd class="mono select-all">{created.id}</dd>
+            <dd class="mono select-all" data-testid="client-id">
+              {created.id}
+            </dd>
             <dt>Secret</dt>
             <dd class="mono select-all" data-testid="client-secret">
               {created.secret}
@@ -75,7 +77,13 @@ export function ClientsPage() {
             <dt>Role</dt>
             <dd>{created.role ?? role}</dd>
           </dl>
-          <button class="secondary" onClick={() => navigator.clipboard?.writeText(created.secret).catch((e) => setActionError(e))}>
+          <button
+            class="secondary"
+            onClick={() => {
+              if (!navigator.clipboard) return setActionError(new Error('The clipboard is not available here (it needs HTTPS or localhost): select the secret and copy it.'));
+              navigator.clipboard.writeText(created.secret).catch((e) => setActionError(e));
+            }}
+          >
             Copy secret
           </button>
         </Notice>

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, items } from '../api';
+import { api, items } from '../api';
 import { fmtTime, pretty } from '../format';
 import { href, navigate } from '../router';
-import { ErrorBox, Json, Notice, useAsync } from '../ui';
+import { ErrorBox, Notice, useAsync } from '../ui';
 
 const enc = encodeURIComponent;
 
@@ -14,6 +14,11 @@ export interface Kind {
   template: unknown;
   writeOnly?: boolean; // secrets
   fields?: FieldSpec[];
+  /** Keys the server adds to a record that are not part of the PUT body (connectors
+   * decode their body strictly, so sending them back is refused). */
+  readOnly?: string[];
+  /** Turns a fetched record into the JSON body of PUT, when dropping readOnly is not enough. */
+  toBody?: (rec: Record<string, any>) => Record<string, unknown>;
 }
 
 interface FieldSpec {
@@ -35,6 +40,7 @@ export const configKinds: Kind[] = [
       { key: 'domains', label: 'Allowed domains (comma-separated)', type: 'list' },
       { key: 'description', label: 'Description', type: 'text' },
     ],
+    readOnly: ['state', 'last_test'],
     template: { connector_type: 'REST', inputs: { url: 'https://api.example.com/', authentication_method: 'bearer', token: { secret: 'API_TOKEN' } }, domains: ['api.example.com'], description: '' },
   },
   {
@@ -66,10 +72,12 @@ export const configKinds: Kind[] = [
     help: 'A webhook runs a flow when its URL is called (any method) with ?key= or the X-Flowd-Key header. Add ?async=1 to get 202 with the execution id at once.',
     fields: [
       { key: 'flow', label: 'Flow', type: 'flow' },
-      { key: 'key', label: 'Key', type: 'text', hint: 'Callers send it as ?key= or X-Flowd-Key.' },
       { key: 'enabled', label: 'Enabled', type: 'bool' },
     ],
-    template: { flow: '', key: '', enabled: true },
+    readOnly: ['url', 'key'],
+    // Without "key" the server generates a strong one and shows it once; an existing
+    // webhook keeps its key. Add "key" (16+ characters) to choose or replace it.
+    template: { flow: '', enabled: true },
   },
   {
     kind: 'schedules',
@@ -80,9 +88,11 @@ export const configKinds: Kind[] = [
       { key: 'flow', label: 'Flow', type: 'flow' },
       { key: 'cron', label: 'Cron expression', type: 'text', hint: 'minute hour day-of-month month day-of-week' },
       { key: 'timezone', label: 'Time zone', type: 'text' },
+      { key: 'overlap', label: 'When the previous run is still going', type: 'select', options: ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] },
       { key: 'enabled', label: 'Enabled', type: 'bool' },
     ],
-    template: { flow: '', cron: '0 * * * *', inputs: {}, enabled: true, timezone: 'UTC' },
+    readOnly: ['paused', 'next_runs', 'recent_runs', 'running', 'actions', 'skipped_overlap', 'warning'],
+    template: { flow: '', cron: '0 * * * *', inputs: {}, enabled: true, timezone: 'UTC', overlap: 'skip' },
   },
   {
     kind: 'settings',
@@ -91,20 +101,34 @@ export const configKinds: Kind[] = [
     help: 'Named JSON values shared between executions (system.setting(name) in scripts).',
     template: { value: {} },
   },
+  {
+    kind: 'files',
+    title: 'Files',
+    singular: 'file',
+    help: 'Stored files (system.file(name) in scripts): {"text": "..."} for text, {"base64": "..."} for binary content.',
+    readOnly: ['size'],
+    toBody: (r) => (typeof r.text === 'string' ? { text: r.text } : { base64: r.base64 ?? '' }),
+    template: { text: '' },
+  },
 ];
 
 const META = ['name', 'state', 'created_at', 'updated_at', 'id', 'revision'];
 
-function bodyOf(rec: Record<string, unknown>): Record<string, unknown> {
+function bodyOf(kind: Kind, rec: Record<string, any>): Record<string, unknown> {
+  if (kind.toBody) return kind.toBody(rec ?? {});
   const b: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rec ?? {})) if (!META.includes(k)) b[k] = v;
+  for (const [k, v] of Object.entries(rec ?? {})) if (!META.includes(k) && !kind.readOnly?.includes(k)) b[k] = v;
   return b;
 }
 
-function randomKey(): string {
-  const a = new Uint8Array(18);
-  crypto.getRandomValues(a);
-  return btoa(String.fromCharCode(...a)).replace(/\+/g, '-').replace(/\//g, '_');
+/** Drops what the server would refuse or misread in a body typed by hand. */
+function cleanBody(kind: Kind, body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  const b = { ...(body as Record<string, unknown>) };
+  for (const k of [...META, ...(kind.readOnly ?? [])]) if (k !== 'key' || kind.kind !== 'webhooks') delete b[k];
+  // An empty webhook key would be refused as too short; leaving it out keeps (or generates) one.
+  if (kind.kind === 'webhooks' && (b.key === '' || b.key === null)) delete b.key;
+  return b;
 }
 
 export function ConfigPage({ kind, selected }: { kind: Kind; selected?: string }) {
@@ -134,7 +158,11 @@ export function ConfigPage({ kind, selected }: { kind: Kind; selected?: string }
               <li>
                 <a href={href([kind.kind, r.name])} aria-current={selected === r.name ? 'page' : undefined}>
                   {r.name}
-                  {kind.kind === 'connectors' && r.state && <span class={`badge ${r.state.healthy ? 'ok' : 'bad'}`}>{r.state.healthy ? 'healthy' : r.state.code ?? 'unhealthy'}</span>}
+                  {kind.kind === 'connectors' && r.state && (
+                    <span class={`badge ${r.state.healthy ? 'ok' : 'bad'}`} title={r.state.code}>
+                      {r.state.reason?.split(';')[0] || (r.state.healthy ? 'Healthy' : 'Not healthy')}
+                    </span>
+                  )}
                   {(kind.kind === 'webhooks' || kind.kind === 'schedules') && r.enabled === false && <span class="badge muted">disabled</span>}
                   <span class="muted small block">{fmtTime(r.updated_at ?? r.created_at)}</span>
                 </a>
@@ -149,21 +177,25 @@ export function ConfigPage({ kind, selected }: { kind: Kind; selected?: string }
   );
 }
 
-let flash = '';
+// What a save wants to show on the record's page after navigating to it: a message,
+// and a webhook's generated key (shown this once).
+let flash: { msg: string; key?: string } | null = null;
 
 function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged: () => void }) {
   const isNew = !name;
   const [newName, setNewName] = useState('');
-  const [text, setText] = useState(isNew ? pretty(kind.kind === 'webhooks' ? { ...(kind.template as object), key: randomKey() } : kind.template) : '');
+  const [text, setText] = useState(isNew ? pretty(kind.template) : '');
   const [secretValue, setSecretValue] = useState('');
   const [rec, setRec] = useState<Record<string, any> | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [msg, setMsg] = useState(() => {
+  const [first] = useState(() => {
     const f = flash;
-    flash = '';
+    flash = null;
     return f;
   });
-  const [testResult, setTestResult] = useState<unknown>(undefined);
+  const [msg, setMsg] = useState(first?.msg ?? '');
+  const [shownKey, setShownKey] = useState(first?.key ?? '');
+  const [test, setTest] = useState<{ ok: boolean; message: string; status_code?: number; at?: string } | null>(null);
   const [busy, setBusy] = useState(false);
 
   const load = async () => {
@@ -171,7 +203,7 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
     try {
       const r = await api<Record<string, any>>(`/${kind.kind}/${enc(name)}`);
       setRec(r);
-      if (!kind.writeOnly) setText(pretty(bodyOf(r)));
+      if (!kind.writeOnly) setText(pretty(bodyOf(kind, r)));
     } catch (e) {
       setError(e);
     }
@@ -198,23 +230,28 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
       body = { value: secretValue };
     } else {
       try {
-        body = JSON.parse(text);
+        body = cleanBody(kind, JSON.parse(text));
       } catch (err) {
-        setError(new Error(`Not valid JSON: ${(err as Error).message}`));
+        setError(new Error(`The definition is not valid JSON: ${(err as Error).message}`));
         return;
       }
     }
     setBusy(true);
     try {
-      await api(`/${kind.kind}/${enc(target)}`, { method: 'PUT', body });
+      const saved = await api<Record<string, any>>(`/${kind.kind}/${enc(target)}`, { method: 'PUT', body });
       setSecretValue('');
-      setMsg(`Saved ${kind.singular} “${target}”.`);
+      const done = `Saved ${kind.singular} “${target}”.`;
+      const key = typeof saved?.key === 'string' ? saved.key : '';
       onChanged();
       if (isNew) {
-        flash = `Saved ${kind.singular} “${target}”.`;
+        flash = { msg: done, key };
         navigate(href([kind.kind, target]));
+      } else {
+        setMsg(done);
+        if (key) setShownKey(key);
+        setTest(null);
+        load();
       }
-      else load();
     } catch (err) {
       setError(err);
     } finally {
@@ -234,47 +271,71 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
     }
   };
 
-  const test = async () => {
+  const runTest = async () => {
     setError(null);
-    setTestResult(undefined);
+    setTest(null);
     setBusy(true);
     try {
-      setTestResult(await api(`/connectors/${enc(name)}/test`, { method: 'POST' }));
-      load();
+      // 200 whether the call worked or not: {connector (with its new state), test}.
+      const r = await api<{ connector?: Record<string, any>; test?: any }>(`/connectors/${enc(name)}/test`, { method: 'POST' });
+      if (r?.connector) setRec(r.connector);
+      setTest(r?.test ?? { ok: false, message: 'The server answered without a test result.' });
       onChanged();
     } catch (err) {
       setError(err);
-      if (err instanceof ApiError) setTestResult(err.body);
     } finally {
       setBusy(false);
     }
   };
 
-  const callUrl = `${location.origin}/api/v1/webhooks/${enc(isNew ? newName || '{name}' : name)}/call`;
+  const callPath = rec?.url ?? `/api/v1/webhooks/${enc(isNew ? newName || '{name}' : name)}/call`;
+  const callUrl = `${location.origin}${callPath}`;
+  const state = rec?.state as { code?: string; reason?: string; healthy?: boolean; missing?: string[] } | undefined;
   return (
     <form class="cfg-editor" onSubmit={save} aria-label={isNew ? `New ${kind.singular}` : `${kind.singular} ${name}`}>
       <h2>{isNew ? `New ${kind.singular}` : name}</h2>
       {isNew && (
         <label>
           Name
-          <input value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required autoFocus />
+          <input value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required autoFocus pattern="[A-Za-z0-9_.\-]+" title="Letters, digits, _ . -" />
         </label>
       )}
-      {kind.kind === 'connectors' && rec?.state && (
+      {kind.kind === 'connectors' && state && (
+        <div class="state" data-testid="connector-state">
+          State: <span class={`badge ${state.healthy ? 'ok' : 'bad'}`}>{state.reason?.split(';')[0] || (state.healthy ? 'Healthy' : 'Not healthy')}</span> <span class="mono muted">{state.code}</span>
+          {state.missing && state.missing.length > 0 && <span> — create {state.missing.join(', ')} first</span>}
+          {state.code === '002' && <span> — press Test to check it (saving a change needs a new test)</span>}
+          {rec?.last_test && (
+            <span class="muted small block">
+              Last test {fmtTime(rec.last_test.at)}: {rec.last_test.message}
+            </span>
+          )}
+        </div>
+      )}
+      {kind.kind === 'webhooks' && !isNew && (
         <p>
-          State: <span class={`badge ${rec.state.healthy ? 'ok' : 'bad'}`}>{rec.state.healthy ? 'healthy' : 'not healthy'}</span> <span class="mono">{rec.state.code}</span> {rec.state.reason}
+          Call URL: <code class="select-all" data-testid="webhook-url">{callUrl}</code> (any method) with <code>?key=…</code> or the header <code>X-Flowd-Key</code>; add <code>async=1</code> to get 202 with the execution id at once.
         </p>
       )}
-      {kind.kind === 'webhooks' && (
-        <p>
-          Call URL: <code class="select-all">{callUrl}</code> with <code>?key=…</code> or header <code>X-Flowd-Key</code>
+      {shownKey && (
+        <Notice kind="warn">
+          <strong>Copy the key now: it is shown only once.</strong> Key: <code class="select-all" data-testid="webhook-key">{shownKey}</code>
+          <br />
+          <code class="select-all small">curl -X POST '{callUrl}' -H 'X-Flowd-Key: {shownKey}' -H 'Content-Type: application/json' -d '{'{}'}'</code>
+        </Notice>
+      )}
+      {kind.kind === 'schedules' && rec && <ScheduleInfo rec={rec} />}
+      {kind.kind === 'files' && rec && (
+        <p class="muted small">
+          {rec.size} bytes • updated {fmtTime(rec.updated_at)}
+          {typeof rec.text !== 'string' && ' • not UTF-8 text: shown as base64'}
         </p>
       )}
       {kind.writeOnly ? (
         <>
           {!isNew && rec && (
             <p class="muted small">
-              Created {fmtTime(rec.created_at)} • updated {fmtTime(rec.updated_at)}
+              Created {fmtTime(rec.created_at)} • updated {fmtTime(rec.updated_at)}. The value is never shown.
             </p>
           )}
           <label>
@@ -284,11 +345,11 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
         </>
       ) : (
         <>
-        {kind.fields && <Fields specs={kind.fields} text={text} setText={setText} />}
-        <label>
-          Definition (JSON)
-          <textarea class="mono" rows={16} value={text} onInput={(e) => setText(e.currentTarget.value)} spellcheck={false} />
-        </label>
+          {kind.fields && <Fields specs={kind.fields} text={text} setText={setText} />}
+          <label>
+            Definition (JSON)
+            <textarea class="mono" rows={16} value={text} onInput={(e) => setText(e.currentTarget.value)} spellcheck={false} />
+          </label>
         </>
       )}
       {msg && <Notice kind="ok">{msg}</Notice>}
@@ -298,8 +359,8 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
           Save
         </button>
         {kind.kind === 'connectors' && !isNew && (
-          <button type="button" class="secondary" onClick={test} disabled={busy}>
-            Test
+          <button type="button" class="secondary" onClick={runTest} disabled={busy}>
+            {busy ? 'Testing…' : 'Test'}
           </button>
         )}
         {!isNew && (
@@ -308,25 +369,51 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
           </button>
         )}
       </div>
-      {testResult !== undefined && (
-        <>
-          <h3>Test result</h3>
-          <Json value={testResult} />
-        </>
+      {test && (
+        <div class={test.ok ? 'notice ok' : 'error'} role="status" data-testid="test-result">
+          Test {test.ok ? 'passed' : 'failed'}: {test.message}
+          {test.status_code ? ` [${test.status_code}]` : ''}
+        </div>
       )}
     </form>
   );
 }
 
-let flowNames: Promise<string[]> | null = null;
+function ScheduleInfo({ rec }: { rec: Record<string, any> }) {
+  const next: string[] = Array.isArray(rec.next_runs) ? rec.next_runs.slice(0, 3) : [];
+  const recent: { scheduled_at?: string; started_at?: string; execution_id?: string }[] = Array.isArray(rec.recent_runs) ? rec.recent_runs.slice(-5).reverse() : [];
+  return (
+    <div class="small">
+      {rec.warning && <p class="error">{rec.warning}</p>}
+      <p>
+        {rec.paused ? 'Paused' : 'Active'}
+        {next.length > 0 && <> • next runs: {next.map(fmtTime).join(', ')}</>}
+        {typeof rec.actions === 'number' && <> • {rec.actions} run{rec.actions === 1 ? '' : 's'} so far</>}
+        {rec.skipped_overlap > 0 && <> • {rec.skipped_overlap} skipped (overlap)</>}
+      </p>
+      {recent.length > 0 && (
+        <p>
+          Recent runs:{' '}
+          {recent.map((r, i) => (
+            <>
+              {i > 0 && ', '}
+              {r.execution_id ? <a href={href(['executions', r.execution_id])}>{fmtTime(r.started_at ?? r.scheduled_at)}</a> : fmtTime(r.scheduled_at)}
+            </>
+          ))}
+        </p>
+      )}
+    </div>
+  );
+}
 
 /** Form fields bound to keys of the JSON definition (the textarea stays the source of truth). */
 function Fields({ specs, text, setText }: { specs: FieldSpec[]; text: string; setText: (s: string) => void }) {
   const [flows, setFlows] = useState<string[]>([]);
+  const [flowsError, setFlowsError] = useState<unknown>(null);
   useEffect(() => {
     if (!specs.some((f) => f.type === 'flow')) return;
-    flowNames = flowNames ?? api('/flows').then((b) => items<{ name: string }>(b).map((f) => f.name));
-    flowNames.then(setFlows, () => (flowNames = null));
+    // Fetched on every open: a flow created since is offered too.
+    api('/flows').then((b) => setFlows(items<{ name: string }>(b).map((f) => f.name)), setFlowsError);
   }, []);
   let obj: Record<string, any> | null = null;
   try {
@@ -339,6 +426,7 @@ function Fields({ specs, text, setText }: { specs: FieldSpec[]; text: string; se
   const set = (k: string, v: unknown) => setText(pretty({ ...obj, [k]: v }));
   return (
     <div class="fields">
+      <ErrorBox error={flowsError} />
       {specs.map((f) => {
         const v = obj![f.key];
         const id = `fld-${f.key}`;

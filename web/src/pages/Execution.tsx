@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, Execution, fetchLogs, isEnded, items, LogLine, streamLogs } from '../api';
-import { duration, fmtTime } from '../format';
+import { duration, fmtDuration, fmtTime } from '../format';
 import { href } from '../router';
 import { ErrorBox, Json, LogView, Notice, RecordsTable, StatusBadge, Tabs } from '../ui';
 
@@ -37,10 +37,10 @@ function findNode(n: Node | null, id: string): Node | null {
   return null;
 }
 
-/** The pending `this.message` of a waiting execution, if any. */
+/** The pending `this.message` ({id, subject, body, fields, timeout}) of a waiting execution, if any. */
 function pendingMessage(exe: Execution): any | null {
   if (exe.status !== 'WAITING') return null;
-  const m = (exe as any).message ?? exe.outputs?.message;
+  const m = exe.message ?? exe.outputs?.message;
   return m && typeof m === 'object' ? m : null;
 }
 
@@ -56,6 +56,8 @@ export function ExecutionPage({ id }: { id: string }) {
   const [cancelling, setCancelling] = useState(false);
   const [notice, setNotice] = useState('');
   const [outTab, setOutTab] = useState('json');
+  // Messages answered from this page: hidden at once, before the status moves on.
+  const [answered, setAnswered] = useState<string[]>([]);
   const exeRef = useRef<Execution | null>(null);
   exeRef.current = exe;
 
@@ -163,7 +165,9 @@ export function ExecutionPage({ id }: { id: string }) {
     );
   if (!exe) return <p class="muted">Loading…</p>;
 
-  const msg = pendingMessage(exe);
+  const pending = pendingMessage(exe);
+  const msgKey = pending ? `${exe.id}/${pending.id ?? ''}` : '';
+  const msg = pending && !answered.includes(msgKey) ? pending : null;
   const sel = selected ? findNode(tree, selected) : null;
 
   return (
@@ -239,7 +243,18 @@ export function ExecutionPage({ id }: { id: string }) {
         )}
       </dl>
 
-      {msg && <MessageForm id={exe.id} message={msg} onAnswered={() => (setNotice('Answer sent.'), refresh())} />}
+      {msg && (
+        <MessageForm
+          key={msgKey}
+          id={exe.id}
+          message={msg}
+          onAnswered={() => {
+            setAnswered((a) => [...a, msgKey]);
+            setNotice('Answer sent; the execution goes on.');
+            refresh();
+          }}
+        />
+      )}
 
       <div class="two-col">
         <section aria-labelledby="in-title">
@@ -272,7 +287,7 @@ export function ExecutionPage({ id }: { id: string }) {
         <ErrorBox error={treeError} />
         {!tree && <p class="muted">Loading…</p>}
         {tree && (
-          <ul class="tree" role="tree" aria-label="Child executions">
+          <ul class="tree" aria-label="Execution tree">
             <TreeItem node={tree} selected={selected} onSelect={setSelected} current={exe.id} />
           </ul>
         )}
@@ -285,8 +300,8 @@ export function ExecutionPage({ id }: { id: string }) {
 function TreeItem({ node, selected, onSelect, current }: { node: Node; selected: string | null; onSelect: (id: string) => void; current: string }) {
   const x = node.exe;
   return (
-    <li role="treeitem" aria-expanded={node.children.length ? true : undefined} aria-selected={selected === x.id}>
-      <button class={`tree-node link ${selected === x.id ? 'active' : ''}`} onClick={() => onSelect(x.id)} data-type={x.type} data-testid="tree-node">
+    <li>
+      <button class={`tree-node link ${selected === x.id ? 'active' : ''}`} onClick={() => onSelect(x.id)} aria-pressed={selected === x.id} data-type={x.type} data-testid="tree-node">
         <span class={`type type-${x.type.toLowerCase()}`}>{x.type}</span> <span class="mono">{x.name}</span> <StatusBadge status={x.status} /> <span class="muted">{duration(x.started_at ?? x.created_at, x.ended_at)}</span>
         {x.id === current && <span class="muted"> (this execution)</span>}
       </button>
@@ -297,7 +312,7 @@ function TreeItem({ node, selected, onSelect, current }: { node: Node; selected:
       )}
       {node.error != null && <ErrorBox error={node.error} />}
       {node.children.length > 0 && (
-        <ul role="group">
+        <ul>
           {node.children.map((c) => (
             <TreeItem node={c} selected={selected} onSelect={onSelect} current={current} />
           ))}
@@ -400,9 +415,10 @@ function MessageForm({ id, message, onAnswered }: { id: string; message: any; on
   };
 
   return (
-    <form class="message-form" onSubmit={submit} aria-labelledby="msg-title">
+    <form class="message-form" onSubmit={submit} aria-labelledby="msg-title" data-testid="message-form">
       <h2 id="msg-title">Waiting for an answer: {message.subject ?? 'message'}</h2>
-      {message.body && <p class="prewrap">{typeof message.body === 'string' ? message.body : JSON.stringify(message.body)}</p>}
+      {message.body != null && message.body !== '' && <p class="prewrap">{typeof message.body === 'string' ? message.body : JSON.stringify(message.body, null, 2)}</p>}
+      {typeof message.timeout === 'number' && message.timeout > 0 && <p class="muted small">Without an answer within {fmtDuration(message.timeout * 1000)} of the question, the flow gets a TimeoutExceededError.</p>}
       {fields.length > 0 ? (
         fields.map((f) => (
           <label class={f.type === 'boolean' ? 'check' : ''}>

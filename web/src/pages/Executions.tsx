@@ -5,6 +5,7 @@ import { href, navigate } from '../router';
 import { ErrorBox, StatusBadge, useAsync } from '../ui';
 
 const STATUSES = ['PENDING', 'RUNNING', 'WAITING', 'ENDED_SUCCESS', 'ENDED_ERROR', 'ENDED_CANCELLED'];
+const TRIGGERS = ['api', 'webhook', 'schedule', 'parent'];
 const FILTERS = ['flow', 'status', 'type', 'trigger', 'since', 'until'] as const;
 
 /** datetime-local value (local time) <-> ISO string */
@@ -63,39 +64,44 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
         </button>
       </div>
       <form class="filters" onSubmit={apply} aria-label="Filter executions">
-        <label>
-          Flow
-          <input name="flow" value={form.flow} onInput={(e) => setF('flow', e.currentTarget.value)} />
-        </label>
-        <label>
-          Status
-          <select name="status" value={form.status} onChange={(e) => setF('status', e.currentTarget.value)}>
+        <div class="field">
+          <label for="flt-flow">Flow</label>
+          <input id="flt-flow" name="flow" value={form.flow} onInput={(e) => setF('flow', e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for="flt-status">Status</label>
+          <select id="flt-status" name="status" value={form.status} onChange={(e) => setF('status', e.currentTarget.value)}>
             <option value="">any</option>
             {STATUSES.map((s) => (
               <option value={s}>{s}</option>
             ))}
           </select>
-        </label>
-        <label>
-          Type
-          <select name="type" value={form.type} onChange={(e) => setF('type', e.currentTarget.value)}>
+        </div>
+        <div class="field">
+          <label for="flt-type">Type</label>
+          <select id="flt-type" name="type" value={form.type} onChange={(e) => setF('type', e.currentTarget.value)}>
             <option value="">any</option>
             <option value="FLOW">FLOW</option>
             <option value="CONNECTION">CONNECTION</option>
           </select>
-        </label>
-        <label>
-          Trigger
-          <input name="trigger" value={form.trigger} onInput={(e) => setF('trigger', e.currentTarget.value)} placeholder="api, webhook, schedule…" />
-        </label>
-        <label>
-          Since
-          <input type="datetime-local" name="since" value={toLocalInput(form.since)} onInput={(e) => setF('since', fromLocalInput(e.currentTarget.value))} />
-        </label>
-        <label>
-          Until
-          <input type="datetime-local" name="until" value={toLocalInput(form.until)} onInput={(e) => setF('until', fromLocalInput(e.currentTarget.value))} />
-        </label>
+        </div>
+        <div class="field">
+          <label for="flt-trigger">Trigger</label>
+          <select id="flt-trigger" name="trigger" value={form.trigger} onChange={(e) => setF('trigger', e.currentTarget.value)}>
+            <option value="">any</option>
+            {TRIGGERS.map((t) => (
+              <option value={t}>{t}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="flt-since">Since</label>
+          <input type="datetime-local" id="flt-since" name="since" value={toLocalInput(form.since)} onInput={(e) => setF('since', fromLocalInput(e.currentTarget.value))} />
+        </div>
+        <div class="field">
+          <label for="flt-until">Until</label>
+          <input type="datetime-local" id="flt-until" name="until" value={toLocalInput(form.until)} onInput={(e) => setF('until', fromLocalInput(e.currentTarget.value))} />
+        </div>
         <button type="submit">Apply</button>
         <button
           type="button"

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { signIn, takeNotice } from '../api';
 import { ErrorBox, Notice } from '../ui';
 
@@ -8,6 +8,9 @@ export function Login() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [notice] = useState(takeNotice);
+  const first = useRef<HTMLInputElement>(null);
+  // autofocus is not honoured for elements inserted after load (a sign-out): focus here.
+  useEffect(() => first.current?.focus(), []);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -27,7 +30,7 @@ export function Login() {
         {notice && <Notice kind="warn">{notice}</Notice>}
         <label>
           Client ID
-          <input name="client_id" autocomplete="username" required value={clientId} onInput={(e) => setClientId(e.currentTarget.value)} autoFocus />
+          <input name="client_id" autocomplete="username" required value={clientId} onInput={(e) => setClientId(e.currentTarget.value)} ref={first} />
         </label>
         <label>
           Client secret

@@ -1,0 +1,40 @@
+package rest
+
+import "context"
+
+// CallOptions are what one call gets from the engine besides its inputs: the
+// stored files it may read and write, and where a response body too large for
+// the outputs goes. They belong to one call (the engine redacts each call's
+// secrets from the files it writes, and names the large-body file after the
+// CONNECTION execution), so they travel in the call's context: a wrapper around
+// the Connector (metrics, say) then passes them on without knowing them.
+type CallOptions struct {
+	// Files replaces Connector.Files for this call.
+	Files FileStore
+	// LargeBodyFile names the stored file that a response body larger than
+	// InlineBodyBytes is written to instead of the outputs, which then hold
+	// body_file and size. Empty: bodies up to MaxBodyBytes stay in the outputs.
+	LargeBodyFile string
+	// InlineBodyBytes is the largest body (as it appears in the outputs: base64
+	// for bytes) kept in the outputs when LargeBodyFile is set; 0: no limit.
+	InlineBodyBytes int64
+}
+
+type optionsKey struct{}
+
+// WithCallOptions returns ctx carrying o for the calls made with it.
+func WithCallOptions(ctx context.Context, o CallOptions) context.Context {
+	return context.WithValue(ctx, optionsKey{}, o)
+}
+
+// callOptions returns the options in ctx, with Files defaulting to c.Files.
+func (c *Connector) callOptions(ctx context.Context) CallOptions {
+	o, _ := ctx.Value(optionsKey{}).(CallOptions)
+	if o.Files == nil {
+		o.Files = c.Files
+	}
+	if o.Files == nil {
+		o.LargeBodyFile = "" // nowhere to put it: the body stays in the outputs
+	}
+	return o
+}
