@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -276,6 +277,45 @@ func TestCancelTree(t *testing.T) {
 			if k.Status != "ENDED_CANCELLED" {
 				t.Errorf("child %s %s ended %s %q, want ENDED_CANCELLED", k.Type, k.Name, k.Status, k.StatusMessage)
 			}
+		}
+	})
+}
+
+// TestChildGone: a parent whose child flow is terminated behind its back (an operator
+// with the Temporal CLI) does not wait forever: the child ends ENDED_ERROR and the
+// parent sees a catchable ExecutionError.
+func TestChildGone(t *testing.T) {
+	each(t, func(t *testing.T, b *backend) {
+		sleeper, parent := unique("gone_child"), unique("gone_parent")
+		pushFlow(t, b.api, sleeper, "function handler() { this.sleep(600); }")
+		pushFlow(t, b.api, parent, fmt.Sprintf(`function handler() {
+  try { this.flow(%q, {}); } catch (e) { return {caught: e.name, status: e.execution.get('status')}; }
+}`, sleeper))
+		var e execution
+		b.api.must(t, "POST", "/api/v1/flows/"+parent+"/executions", map[string]any{}, &e, 201)
+		var kids []execution
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			kids = childrenOf(t, b.api, e.ID)
+			if len(kids) == 1 && kids[0].Status == "WAITING" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the child did not start sleeping: %+v", kids)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err := b.app.Temporal.TerminateWorkflow(context.Background(), kids[0].ID, "", "terminated by the test"); err != nil {
+			t.Fatal(err)
+		}
+		e = waitEnded(t, b.api, e.ID, 30*time.Second)
+		if e.Status != "ENDED_SUCCESS" || e.Outputs["caught"] != "ExecutionError" || e.Outputs["status"] != "ENDED_ERROR" {
+			t.Fatalf("parent ended %s %q %v", e.Status, e.StatusMessage, e.Outputs)
+		}
+		var child execution
+		b.api.must(t, "GET", "/api/v1/executions/"+kids[0].ID, nil, &child, 200)
+		if child.Status != "ENDED_ERROR" || !strings.Contains(child.StatusMessage, "did not finish") {
+			t.Fatalf("child ended %s %q", child.Status, child.StatusMessage)
 		}
 	})
 }

@@ -84,17 +84,28 @@ func (e *Engine) Wait(ctx context.Context, id string, d time.Duration) (exec Exe
 	defer cancel()
 	ch := e.subscribe(id)
 	defer e.unsubscribe(id, ch)
-	// In-process workers notify at once; for a worker in another process, Temporal's
-	// long poll tells when the workflow completes.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
-	}()
-	select {
-	case <-ch:
-	case <-done:
-	case <-ctx.Done():
+	// In-process workers notify at once. Only when that does not happen soon (the
+	// execution runs in a worker of another process) does Temporal's long poll tell
+	// when the workflow completes: most waits cost Temporal no extra call.
+	var done chan struct{}
+	poll := time.NewTimer(500 * time.Millisecond)
+	defer poll.Stop()
+wait:
+	for {
+		select {
+		case <-ch:
+			break wait
+		case <-done:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-poll.C:
+			done = make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = e.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
+			}()
+		}
 	}
 	exec, err = e.Store.GetExecution(context.WithoutCancel(ctx), id)
 	return exec, exec.Status.Ended(), err

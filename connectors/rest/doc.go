@@ -36,6 +36,14 @@
 //     each with a message and, for a try, try, method, url, duration_ms,
 //     status_code or error, and retry_in_seconds. URLs in logs and errors never
 //     show a password or a query API key.
+//   - Stored files (CallOptions, given per call through the context by the
+//     engine): dst writes the body of an expected answer to that file; with
+//     LargeBodyFile set, a body over InlineBodyBytes goes to that file whatever the
+//     status. Either way the outputs hold body_file and size instead of the body.
+//   - Tokens: the access tokens a call obtains (oauth2 grants, custom auth) are
+//     redacted from its outputs, error and stored text bodies, in every form
+//     secrets.Redactor knows, as "[redacted:token of grant NAME]" or
+//     "[redacted:custom auth token]".
 //   - paginate returns json {items, pages, next}: all items, the number of pages
 //     fetched, and the token of the next page when max_pages stopped it (else null).
 //     A next URL on another host is refused, so credentials stay on the API's host.

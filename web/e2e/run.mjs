@@ -187,6 +187,19 @@ async function applyFilters(f) {
   await form.getByRole('button', { name: 'Apply' }).click();
 }
 
+/** Waits until the definition textarea's value matches re. */
+async function expectDefinition(re, what) {
+  const box = page.getByLabel('Definition (JSON)');
+  const deadline = Date.now() + T;
+  let v = '';
+  while (Date.now() < deadline) {
+    v = await box.inputValue().catch(() => '');
+    if (re.test(v)) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${what}: expected ${re} in the definition, found:\n${v}`);
+}
+
 async function expectText(locator, re, what) {
   try {
     await locator.filter({ hasText: re }).first().waitFor({ timeout: T });
@@ -442,7 +455,7 @@ try {
     await create('grants', 'grant', `e2e_grant_${suffix}`, async (form) => {
       await form.getByLabel('Client ID', { exact: true }).fill('e2e-client');
     });
-    await expectText(page.locator('textarea'), /"client_id": "e2e-client"/, 'grant definition');
+    await expectDefinition(/"client_id": "e2e-client"/, 'grant definition');
     await create('schedules', 'schedule', `e2e_sched_${suffix}`, async (form) => {
       await form.locator('select#fld-flow').waitFor({ timeout: T });
       await form.getByLabel('Flow', { exact: true }).selectOption(jokeFlow);
@@ -453,13 +466,13 @@ try {
     await create('settings', 'setting', `e2e_setting_${suffix}`, async (form) => {
       await form.getByLabel('Definition (JSON)').fill('{"value": {"cursor": 42}}');
     });
-    await expectText(page.locator('textarea'), /"cursor": 42/, 'setting value');
+    await expectDefinition(/"cursor": 42/, 'setting value');
     const file = `e2e_file_${suffix}.txt`;
     await create('files', 'file', file, async (form) => {
       await form.getByLabel('Definition (JSON)').fill('{"text": "hello, flowd"}');
     });
     await expectText(page.locator('.cfg-editor'), /12 bytes/, 'file size');
-    await expectText(page.locator('textarea'), /"text": "hello, flowd"/, 'file text');
+    await expectDefinition(/"text": "hello, flowd"/, 'file text');
     await page.getByRole('button', { name: 'Delete' }).click(); // the confirm dialog is accepted
     await page.waitForURL((u) => u.hash === '#/files', { timeout: T });
     const deadline = Date.now() + T;
