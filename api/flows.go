@@ -47,6 +47,9 @@ func (s *Server) getFlow(c echo.Context) error {
 type putFlowRequest struct {
 	Script      *string `json:"script"`
 	Description string  `json:"description"`
+	// MaxRuntime is the maximum runtime of each execution in seconds (0: the
+	// server's --max-runtime).
+	MaxRuntime int `json:"max_runtime"`
 }
 
 // putFlow saves a flow after checking that its script compiles and has a handler.
@@ -70,7 +73,10 @@ func (s *Server) putFlow(c echo.Context) error {
 		return err
 	}
 	_, existed := s.Store.GetFlow(c.Request().Context(), name)
-	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description)
+	if req.MaxRuntime < 0 {
+		return invalid("max_runtime must be a number of seconds, 0 for the server's default")
+	}
+	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, req.MaxRuntime)
 	if err != nil {
 		return err
 	}

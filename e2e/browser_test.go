@@ -12,8 +12,14 @@ import (
 
 // TestBrowser drives the web UI in headless Chromium (web/e2e/run.mjs, Playwright)
 // against a real flowd: sign in, write and save a flow, test-run it with live logs,
-// open the execution tree, cancel a sleeping run. It needs Node with web/node_modules
-// installed and FLOWD_TEST_CHROMIUM (the Chromium binary), which .ci/run sets.
+// open the execution tree (a child flow and connections), answer a this.message form,
+// take a saved connector from "Requires configuration" to healthy, create a webhook
+// and an API client (secrets shown once), the other configuration pages, cancel a
+// sleeping run, the executions filters and paging, and token renewal (web/README.md
+// lists the steps). It needs Node with web/node_modules installed and
+// FLOWD_TEST_CHROMIUM (the Chromium binary), which .ci/run sets. Screenshots
+// (editor.png, execution-tree.png, connector.png, failure.png) go to
+// FLOWD_TEST_ARTIFACTS, or a temporary directory when it is unset.
 func TestBrowser(t *testing.T) {
 	chromium := os.Getenv("FLOWD_TEST_CHROMIUM")
 	if chromium == "" {

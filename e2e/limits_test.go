@@ -52,6 +52,26 @@ func TestLimits(t *testing.T) {
 				t.Fatalf("the last log line is missing: %d lines after 399", len(page.Items))
 			}
 		})
+		t.Run("maximum runtime", func(t *testing.T) {
+			name := unique("overtime")
+			b.api.must(t, "PUT", "/api/v1/flows/"+name, map[string]any{"max_runtime": 2,
+				"script": "function handler() {\n  try { this.sleep(600); } finally { this.log('cleaned up'); }\n}"}, nil, 200, 201)
+			var f struct {
+				MaxRuntime int `json:"max_runtime"`
+			}
+			b.api.must(t, "GET", "/api/v1/flows/"+name, nil, &f, 200)
+			if f.MaxRuntime != 2 {
+				t.Fatalf("max_runtime %d", f.MaxRuntime)
+			}
+			e := runFlow(t, b.api, name, nil)
+			if e.Status != "ENDED_ERROR" || !strings.Contains(e.StatusMessage, "maximum runtime of 2s") {
+				t.Fatalf("ended %s %q", e.Status, e.StatusMessage)
+			}
+			if lines := logsOf(t, b.api, e.ID); len(lines) != 1 || lines[0].Message != "cleaned up" {
+				t.Fatalf("the finally block did not run: %+v", lines)
+			}
+			b.api.must(t, "PUT", "/api/v1/flows/"+name, map[string]any{"max_runtime": -1, "script": "function handler() {}"}, nil, 400)
+		})
 		t.Run("history length", func(t *testing.T) {
 			// An engine with a low history limit, on the same worker and store.
 			eng := &engine.Engine{Store: b.app.Store, Temporal: b.app.Temporal, TaskQueue: b.app.Engine.TaskQueue, Log: b.app.Engine.Log, MaxHistory: 60}

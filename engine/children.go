@@ -199,6 +199,7 @@ func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
 	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, FlowInput{
 		ExecutionID: id, RootID: h.in.RootID, ParentID: &parent, Flow: req.Name, Revision: prep.Revision,
 		Script: prep.Script, Inputs: req.Inputs, Trigger: TriggerParent, MaxParallel: h.in.MaxParallel, MaxHistory: h.in.MaxHistory,
+		MaxRuntime: runtimeOf(prep.MaxRuntime, h.in.ServerMaxRuntime), ServerMaxRuntime: h.in.ServerMaxRuntime,
 	})
 	h.unsent = true
 	p := &pending{id: id, name: req.Name, h: h}

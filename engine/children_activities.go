@@ -25,6 +25,8 @@ type PrepareFlowResult struct {
 	Revision int    `json:"revision"`
 	Script   string `json:"script"`
 	Error    string `json:"error,omitempty"`
+	// MaxRuntime is the child flow's own maximum runtime in seconds (0: none set).
+	MaxRuntime int `json:"max_runtime,omitempty"`
 }
 
 // PrepareFlow resolves the child flow's latest revision and records its PENDING FLOW
@@ -65,7 +67,7 @@ func (a *Activities) PrepareFlow(ctx context.Context, in PrepareFlowInput) (Prep
 	if err := a.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
 		return PrepareFlowResult{}, err
 	}
-	return PrepareFlowResult{Revision: flow.Revision, Script: flow.Script}, nil
+	return PrepareFlowResult{Revision: flow.Revision, Script: flow.Script, MaxRuntime: flow.MaxRuntime}, nil
 }
 
 // stateStore returns the settings and files store, or an error that says it is missing.

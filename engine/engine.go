@@ -29,6 +29,9 @@ type Engine struct {
 	MaxParallel int
 	// MaxHistory bounds an execution's history events (0: DefaultMaxHistory).
 	MaxHistory int
+	// MaxRuntime ends executions of flows without their own max_runtime that run
+	// longer (0: no limit).
+	MaxRuntime time.Duration
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
@@ -61,7 +64,8 @@ func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]a
 	if err := e.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
 		return Execution{}, err
 	}
-	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: flow.Name, Revision: flow.Revision, Script: flow.Script, Inputs: inputs, Trigger: trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory}
+	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: flow.Name, Revision: flow.Revision, Script: flow.Script, Inputs: inputs, Trigger: trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory,
+		MaxRuntime: runtimeOf(flow.MaxRuntime, e.MaxRuntime), ServerMaxRuntime: e.MaxRuntime}
 	opts := client.StartWorkflowOptions{ID: exec.ID, TaskQueue: e.taskQueue(), EnableEagerStart: true}
 	if _, err := e.Temporal.ExecuteWorkflow(ctx, opts, WorkflowName, in); err != nil {
 		e.Log.Error("start workflow", "execution", exec.ID, "error", err)
@@ -244,4 +248,12 @@ func (e *Engine) Answer(ctx context.Context, id string, answer any) (Execution, 
 		return exec, Errorf(EUnavailable, "the engine could not deliver the answer to execution %s (%v); try again", id, err)
 	}
 	return exec, nil
+}
+
+// runtimeOf is a flow's maximum runtime: its own (seconds) or the server's default.
+func runtimeOf(flowSeconds int, server time.Duration) time.Duration {
+	if flowSeconds > 0 {
+		return time.Duration(flowSeconds) * time.Second
+	}
+	return server
 }

@@ -9,7 +9,9 @@ import (
 // Store persists flows, executions, log lines and API clients. Implementations return
 // an *Error with ENotFound for a missing record and EConflict for a duplicate.
 type Store interface {
-	SaveFlow(ctx context.Context, name, script, description string) (Flow, error)
+	// SaveFlow creates a flow or adds a revision; maxRuntime is in seconds (0: the
+	// server default).
+	SaveFlow(ctx context.Context, name, script, description string, maxRuntime int) (Flow, error)
 	GetFlow(ctx context.Context, name string) (Flow, error)
 	GetFlowRevision(ctx context.Context, name string, revision int) (FlowRevision, error)
 	ListFlows(ctx context.Context) ([]Flow, error)

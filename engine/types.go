@@ -57,12 +57,14 @@ const (
 
 // Flow is a named script with its latest revision.
 type Flow struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Revision    int       `json:"revision"`
-	Script      string    `json:"script,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Revision    int    `json:"revision"`
+	Script      string `json:"script,omitempty"`
+	// MaxRuntime bounds each execution, in seconds (0: the server's --max-runtime).
+	MaxRuntime int       `json:"max_runtime,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // FlowRevision is one saved version of a flow's script. Executions run the revision they

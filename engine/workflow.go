@@ -40,6 +40,10 @@ type FlowInput struct {
 	// MaxHistory is the number of history events past which the execution refuses
 	// to start more children (0: DefaultMaxHistory).
 	MaxHistory int `json:"max_history,omitempty"`
+	// MaxRuntime ends the execution ENDED_ERROR when it runs longer (0: no limit);
+	// ServerMaxRuntime is the server's default, for children whose flow sets none.
+	MaxRuntime       time.Duration `json:"max_runtime,omitempty"`
+	ServerMaxRuntime time.Duration `json:"server_max_runtime,omitempty"`
 }
 
 // FlowResult is how a flow execution ended.
@@ -87,6 +91,19 @@ func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
 		}
 	}
 	h := &flowHost{ctx: ctx, in: in, outputs: map[string]any{}, now: workflow.GetInfo(ctx).WorkflowStartTime.UTC()}
+	overtime := false
+	if in.MaxRuntime > 0 {
+		// The script's context ends at the maximum runtime: its current wait throws a
+		// CancelledError (finally blocks run) and the execution ends ENDED_ERROR.
+		sctx, stop := workflow.WithCancel(ctx)
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			if workflow.NewTimer(gctx, in.MaxRuntime).Get(gctx, nil) == nil {
+				overtime = true
+				stop()
+			}
+		})
+		h.ctx = sctx
+	}
 	if err := workflow.ExecuteLocalActivity(ctx, activityBegin, BeginInput{ExecutionID: in.ExecutionID, At: h.now}).Get(ctx, nil); err != nil {
 		return FlowResult{}, err // the store is down; Temporal retries the workflow task
 	}
@@ -108,11 +125,15 @@ func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
 	for len(h.open) > 0 {
 		_, _ = h.open[0].Wait()
 	}
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		// Cancelled: the script has run its finally blocks; record the end on a
 		// context that is not cancelled.
 		outcome.Status, outcome.Message = string(StatusEndedCancelled), "cancelled on request"
 		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	case overtime:
+		outcome.Status = string(StatusEndedError)
+		outcome.Message = fmt.Sprintf("the execution ran longer than its maximum runtime of %s and was stopped; raise it with the flow's max_runtime (PUT /api/v1/flows/%s) or the server's --max-runtime", in.MaxRuntime, in.Flow)
 	}
 	res := FlowResult{Status: Status(outcome.Status), Message: outcome.Message, Outputs: outcome.Outputs}
 	outputs, err := json.Marshal(res.Outputs)

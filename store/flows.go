@@ -12,7 +12,7 @@ import (
 )
 
 // SaveFlow creates the flow or adds a revision to it, in one transaction.
-func (s *Store) SaveFlow(ctx context.Context, name, script, description string) (engine.Flow, error) {
+func (s *Store) SaveFlow(ctx context.Context, name, script, description string, maxRuntime int) (engine.Flow, error) {
 	var out flowRow
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := time.Now().UTC()
@@ -34,7 +34,7 @@ func (s *Store) SaveFlow(ctx context.Context, name, script, description string) 
 			return err
 		}
 		cur.Revision++
-		cur.Script, cur.Description, cur.UpdatedAt = script, description, now
+		cur.Script, cur.Description, cur.UpdatedAt, cur.MaxRuntimeSeconds = script, description, now, maxRuntime
 		if err := tx.Save(&cur).Error; err != nil {
 			return err
 		}

@@ -17,13 +17,15 @@ type flowRow struct {
 	Script      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// MaxRuntimeSeconds bounds each execution's runtime (0: the server default).
+	MaxRuntimeSeconds int
 }
 
 func (flowRow) TableName() string { return "flows" }
 
 func (r flowRow) domain() engine.Flow {
 	return engine.Flow{Name: r.Name, Description: r.Description, Revision: r.Revision, Script: r.Script,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		MaxRuntime: r.MaxRuntimeSeconds, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 type revisionRow struct {

@@ -29,6 +29,7 @@ type ServeCmd struct {
 	WebhookWait          time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
 	MetricsAddr          string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics of a worker-only process (--role worker); API processes serve /metrics on --addr."`
 	Retention            time.Duration `default:"720h" env:"FLOWD_RETENTION" help:"Delete executions (with their children and logs) that ended longer ago than this; 0 keeps them forever."`
+	MaxRuntime           time.Duration `default:"0s" env:"FLOWD_MAX_RUNTIME" help:"End executions that run longer than this with ENDED_ERROR, unless their flow sets max_runtime; 0: no limit."`
 	MaxParallel          int           `default:"20" env:"FLOWD_MAX_PARALLEL" help:"How many children (connections, flows) one execution runs at once."`
 }
 
@@ -43,7 +44,7 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 		Addr: s.Addr, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
 		TemporalAddress: s.TemporalAddress, TemporalPort: s.TemporalPort, Namespace: s.Namespace,
 		TaskQueue: s.TaskQueue, Role: s.Role, AdminClientID: s.AdminClientID, AdminSecret: s.AdminSecret, SecretKey: s.SecretKey, Log: log,
-		BlockPrivateNetworks: s.BlockPrivateNetworks, WebhookWait: s.WebhookWait, Retention: s.Retention, MaxParallel: s.MaxParallel, MetricsAddr: s.MetricsAddr,
+		BlockPrivateNetworks: s.BlockPrivateNetworks, WebhookWait: s.WebhookWait, Retention: s.Retention, MaxParallel: s.MaxParallel, MaxRuntime: s.MaxRuntime, MetricsAddr: s.MetricsAddr,
 	})
 	if err != nil {
 		return err

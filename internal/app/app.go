@@ -51,6 +51,9 @@ type Config struct {
 	Retention time.Duration
 	// MaxParallel bounds the children one execution runs at once (0: 20).
 	MaxParallel int
+	// MaxRuntime ends executions that run longer, unless their flow sets its own
+	// max_runtime (0: no limit).
+	MaxRuntime time.Duration
 	// SecretKey seals stored secrets: base64 32-byte keys, comma-separated, the
 	// first sealing (FLOWD_SECRET_KEY). Empty: the key in DataDir/secret.key,
 	// generated on the first start.
@@ -128,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	a.Metrics = api.NewMetrics()
 	instrumentConnectors(a.resolver.Connectors, cfg, a.Metrics, cfg.Log)
 
-	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log, MaxParallel: cfg.MaxParallel}
+	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log, MaxParallel: cfg.MaxParallel, MaxRuntime: cfg.MaxRuntime}
 	tq := cfg.TaskQueue
 	if tq == "" {
 		tq = engine.DefaultTaskQueue

@@ -184,6 +184,7 @@ async function applyFilters(f) {
   if (f.flow !== undefined) await form.getByLabel('Flow', { exact: true }).fill(f.flow);
   for (const k of ['status', 'type', 'trigger']) if (f[k] !== undefined) await form.getByLabel(k[0].toUpperCase() + k.slice(1), { exact: true }).selectOption(f[k]);
   if (f.since !== undefined) await form.getByLabel('Since', { exact: true }).fill(f.since);
+  if (f.input !== undefined) await form.getByLabel('Inputs', { exact: true }).fill(f.input);
   await form.getByRole('button', { name: 'Apply' }).click();
 }
 
@@ -497,7 +498,7 @@ try {
     await expectText(page.getByTestId('status'), /ENDED_CANCELLED/, 'status after cancel');
   });
 
-  await realOnly('executions list: filters by flow, status, type, trigger, time, and paging', async () => {
+  await realOnly('executions list: filters by flow, status, type, trigger, time, inputs, and paging', async () => {
     await page.goto(`${FLOWD_URL}/#/executions`);
     await applyFilters({ flow: sleepFlow, status: 'ENDED_CANCELLED' });
     await waitRows((r) => r.length === 1 && r[0].name === sleepFlow && /ENDED_CANCELLED/.test(r[0].status), 'flow + status filter');
@@ -510,6 +511,11 @@ try {
     await waitRows((r) => r.length >= 1 && r.every((x) => x.trigger === 'webhook') && r.some((x) => x.name === jokeFlow), 'trigger filter');
     await applyFilters({ trigger: 'parent', flow: jokeFlow });
     await waitRows((r) => r.length === 1 && r[0].trigger === 'parent', 'trigger parent filter');
+    // input.who=parent: only the tree flow's child run had that input.
+    await applyFilters({ flow: jokeFlow, input: 'who=parent' });
+    const byInput = await waitRows((r) => r.length === 1 && r[0].trigger === 'parent', 'input filter');
+    if (!page.url().includes('input.who=parent')) throw new Error(`the input filter is not in the URL: ${page.url()}`);
+    log(`  input filter: ${byInput.length} row`);
     const p = (n) => String(n).padStart(2, '0');
     const d = new Date(Date.now() + 24 * 3600 * 1000);
     await applyFilters({ since: `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}` });

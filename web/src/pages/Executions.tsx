@@ -25,13 +25,23 @@ function fromLocalInput(v: string): string {
 export function ExecutionsPage({ query }: { query: URLSearchParams }) {
   const filters: Record<string, string> = {};
   for (const f of FILTERS) filters[f] = query.get(f) ?? '';
+  // Input filters travel as the API's own input.<path>=<value> parameters.
+  const inputs: Record<string, string> = {};
+  query.forEach((v, k) => {
+    if (k.startsWith('input.')) inputs[k] = v;
+  });
+  const inputText = Object.entries(inputs)
+    .map(([k, v]) => `${k.slice(6)}=${v}`)
+    .join(' ');
   const cursor = query.get('cursor') ?? '';
   const prev = query.get('prev') ?? ''; // comma-separated stack of earlier cursors
   const limit = query.get('limit') ?? '25';
   const [form, setForm] = useState(filters);
+  const [inputForm, setInputForm] = useState(inputText);
+  const [inputError, setInputError] = useState<unknown>(null);
   const key = query.toString();
   const { data, error, loading, reload } = useAsync(
-    () => api('/executions', { query: { ...filters, limit, cursor } }).then((b) => ({ list: items<Execution>(b), next: (b?.next_cursor as string | null) ?? null })),
+    () => api('/executions', { query: { ...filters, ...inputs, limit, cursor } }).then((b) => ({ list: items<Execution>(b), next: (b?.next_cursor as string | null) ?? null })),
     [key],
   );
 
@@ -46,9 +56,19 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
 
   const apply = (e: Event) => {
     e.preventDefault();
-    navigate(href(['executions'], { ...form, limit }));
+    setInputError(null);
+    const inp: Record<string, string> = {};
+    for (const part of inputForm.trim().split(/\s+/).filter(Boolean)) {
+      const i = part.indexOf('=');
+      if (i <= 0) {
+        setInputError(new Error(`Input filter “${part}” is not key=value (like customer=42 or order.id=7).`));
+        return;
+      }
+      inp[`input.${part.slice(0, i)}`] = part.slice(i + 1);
+    }
+    navigate(href(['executions'], { ...form, ...inp, limit }));
   };
-  const go = (c: string, stack: string) => navigate(href(['executions'], { ...filters, limit, cursor: c, prev: stack }));
+  const go = (c: string, stack: string) => navigate(href(['executions'], { ...filters, ...inputs, limit, cursor: c, prev: stack }));
   const setF = (k: string, v: string) => setForm((f) => ({ ...f, [k]: v }));
 
   return (
@@ -102,18 +122,25 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
           <label for="flt-until">Until</label>
           <input type="datetime-local" id="flt-until" name="until" value={toLocalInput(form.until)} onInput={(e) => setF('until', fromLocalInput(e.currentTarget.value))} />
         </div>
+        <div class="field">
+          <label for="flt-input">Inputs</label>
+          <input id="flt-input" name="input" value={inputForm} onInput={(e) => setInputForm(e.currentTarget.value)} placeholder="customer=42 order.id=7" title="Executions whose inputs have these values: key=value, dotted paths for nested keys, separated by spaces" />
+        </div>
         <button type="submit">Apply</button>
         <button
           type="button"
           class="secondary"
           onClick={() => {
             setForm({ flow: '', status: '', type: '', trigger: '', since: '', until: '' });
+            setInputForm('');
+            setInputError(null);
             navigate(href(['executions']));
           }}
         >
           Clear
         </button>
       </form>
+      <ErrorBox error={inputError} onClose={() => setInputError(null)} />
       <ErrorBox error={error} />
       {loading && !data && <p class="muted">Loading…</p>}
       {data && (

@@ -34,6 +34,8 @@ export function FlowEditorPage({ name }: { name: string }) {
   const [ready, setReady] = useState(false);
   const [revision, setRevision] = useState<number | undefined>();
   const [description, setDescription] = useState('');
+  // Kept and sent back so that saving from the editor does not reset it to the default.
+  const maxRuntime = useRef<number | undefined>(undefined);
   const [dirty, setDirty] = useState(false);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -61,6 +63,7 @@ export function FlowEditorPage({ name }: { name: string }) {
         script = f.script ?? '';
         setRevision(f.revision);
         setDescription(f.description ?? '');
+        maxRuntime.current = typeof f.max_runtime === 'number' && f.max_runtime > 0 ? f.max_runtime : undefined;
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) setIsNew(true);
         else {
@@ -100,7 +103,7 @@ export function FlowEditorPage({ name }: { name: string }) {
     setSaveError(null);
     setSaveMsg('');
     try {
-      const res = await api<FlowSummary>(`/flows/${enc(name)}`, { method: 'PUT', body: { script: editor.current.getDoc(), description } });
+      const res = await api<FlowSummary>(`/flows/${enc(name)}`, { method: 'PUT', body: { script: editor.current.getDoc(), description, ...(maxRuntime.current ? { max_runtime: maxRuntime.current } : {}) } });
       editor.current.clearErrors();
       setRevision(res?.revision);
       setDirty(false);

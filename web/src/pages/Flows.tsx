@@ -12,6 +12,8 @@ export interface FlowSummary {
   updated_at?: string;
   created_at?: string;
   script?: string;
+  /** Seconds each execution may run; absent or 0: the server's default. */
+  max_runtime?: number;
 }
 
 export const enc = encodeURIComponent;
@@ -20,7 +22,7 @@ export async function renameFlow(from: string, to: string, existing: string[]) {
   if (!to || to === from) throw new Error('Enter a new, different name.');
   if (existing.includes(to)) throw new Error(`A flow named “${to}” already exists.`);
   const flow = await api<FlowSummary>(`/flows/${enc(from)}`);
-  await api(`/flows/${enc(to)}`, { method: 'PUT', body: { script: flow.script ?? '', description: flow.description ?? '' } });
+  await api(`/flows/${enc(to)}`, { method: 'PUT', body: { script: flow.script ?? '', description: flow.description ?? '', ...(flow.max_runtime ? { max_runtime: flow.max_runtime } : {}) } });
   await api(`/flows/${enc(from)}`, { method: 'DELETE' });
 }
 
