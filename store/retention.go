@@ -8,7 +8,7 @@ import (
 )
 
 // DeleteEndedBefore deletes the execution trees whose root ended before cutoff, with
-// their log lines, up to batch roots at a time, and returns how many roots it deleted.
+// their log lines and the large response bodies their connections stored as files, up to batch roots at a time, and returns how many roots it deleted.
 // Trees with a root that still runs are kept whole.
 func (s *Store) DeleteEndedBefore(ctx context.Context, cutoff time.Time, batch int) (int, error) {
 	ended := []string{string(engine.StatusEndedSuccess), string(engine.StatusEndedError), string(engine.StatusEndedCancelled)}
@@ -21,6 +21,11 @@ func (s *Store) DeleteEndedBefore(ctx context.Context, cutoff time.Time, batch i
 	}
 	tree := s.db.Model(&executionRow{}).Select("id").Where("root_id IN ?", roots)
 	if err := s.db.WithContext(ctx).Where("execution_id IN (?)", tree).Delete(&logRow{}).Error; err != nil {
+		return 0, err
+	}
+	// Large responses that connections stored as files go with them.
+	bodies := s.db.Model(&executionRow{}).Select("'response-' || id").Where("root_id IN ?", roots)
+	if err := s.db.WithContext(ctx).Where("name IN (?)", bodies).Delete(&fileRow{}).Error; err != nil {
 		return 0, err
 	}
 	if err := s.db.WithContext(ctx).Where("root_id IN ?", roots).Delete(&executionRow{}).Error; err != nil {
