@@ -49,7 +49,8 @@ type putFlowRequest struct {
 	Description string  `json:"description"`
 	// MaxRuntime is the maximum runtime of each execution in seconds (0: the
 	// server's --max-runtime).
-	MaxRuntime int `json:"max_runtime"`
+	// Left out, it keeps the flow's current value.
+	MaxRuntime *int `json:"max_runtime"`
 }
 
 // putFlow saves a flow after checking that its script compiles and has a handler.
@@ -72,16 +73,20 @@ func (s *Server) putFlow(c echo.Context) error {
 		}
 		return err
 	}
-	_, existed := s.Store.GetFlow(c.Request().Context(), name)
-	if req.MaxRuntime < 0 {
-		return invalid("max_runtime must be a number of seconds, 0 for the server's default")
+	cur, getErr := s.Store.GetFlow(c.Request().Context(), name)
+	maxRuntime := cur.MaxRuntime
+	if req.MaxRuntime != nil {
+		if *req.MaxRuntime < 0 {
+			return invalid("max_runtime must be a number of seconds, 0 for the server's default")
+		}
+		maxRuntime = *req.MaxRuntime
 	}
-	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, req.MaxRuntime)
+	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, maxRuntime)
 	if err != nil {
 		return err
 	}
 	status := http.StatusOK
-	if existed != nil {
+	if getErr != nil { // it did not exist
 		status = http.StatusCreated
 	}
 	return c.JSON(status, f)

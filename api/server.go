@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -94,7 +95,9 @@ func (s *Server) Handler() *echo.Echo {
 	// Anything else under /api is an unknown route, never the web UI.
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	if s.Web != nil {
-		e.GET("/*", s.web())
+		// Compressed (the editor chunk is 529 KB raw, 174 KB gzipped); only the web UI,
+		// so that the API's streams are never buffered.
+		e.GET("/*", s.web(), middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	}
 	return e
 }
@@ -116,6 +119,12 @@ func (s *Server) web() echo.HandlerFunc {
 	files := http.FileServerFS(s.Web)
 	return func(c echo.Context) error {
 		p := c.Request().URL.Path
+		if strings.HasPrefix(p, "/assets/") {
+			// Vite names assets by content hash: they never change.
+			c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			c.Response().Header().Set("Cache-Control", "no-cache")
+		}
 		if p != "/" {
 			if _, err := fs.Stat(s.Web, p[1:]); err != nil {
 				c.Request().URL.Path = "/"

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -80,4 +82,41 @@ func TestAuth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWebAssets: the web UI is served compressed, its hashed assets cacheable forever,
+// and unknown paths outside /api answer with the app.
+func TestWebAssets(t *testing.T) {
+	b := backends[0]
+	get := func(path string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", b.app.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := http.DefaultTransport.RoundTrip(req) // no transparent decompression
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp, resp.Header.Get("Content-Encoding")
+	}
+	resp, _ := get("/")
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("GET /: %d %v", resp.StatusCode, resp.Header)
+	}
+	body, err := http.Get(b.app.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(body.Body)
+	body.Body.Close()
+	m := regexp.MustCompile(`/assets/[A-Za-z0-9_.-]+\.js`).Find(html)
+	if m == nil {
+		t.Fatalf("no script in index.html: %s", html)
+	}
+	resp, enc := get(string(m))
+	if resp.StatusCode != 200 || enc != "gzip" || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("GET %s: %d encoding %q %v", m, resp.StatusCode, enc, resp.Header)
+	}
+	if resp, _ := get("/flows/some/client/route"); resp.StatusCode != 200 {
+		t.Fatalf("client route: %d", resp.StatusCode)
+	}
 }
