@@ -150,7 +150,8 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 	parent := in.ParentID
 	child := Execution{ID: in.ChildID, Type: TypeConnection, Name: name, Status: StatusRunning, ParentID: &parent,
 		RootID: in.RootID, Inputs: rawInputs, Outputs: json.RawMessage("{}"), Trigger: TriggerParent, CreatedAt: in.At, StartedAt: &in.At}
-	p := Progress{Create: []Execution{child}, Logs: in.Logs}
+	var created int64
+	p := Progress{Create: []Execution{child}, Logs: in.Logs, Created: &created}
 	if in.ParentOutputs != nil {
 		p.Updates = []ExecutionUpdate{{ID: in.ParentID, Outputs: in.ParentOutputs}}
 	}
@@ -159,17 +160,22 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 	}
 	// A worker that crashed after the call ended but before the workflow recorded it
 	// runs this again: answer from the stored row instead of calling twice.
-	if prev, err := a.Store.GetExecution(ctx, in.ChildID); err == nil && prev.Status.Ended() {
-		res := ConnectResult{Name: prev.Name, Status: prev.Status, Message: prev.StatusMessage, Inputs: inputs}
-		if prev.EndedAt != nil {
-			res.EndedAt = *prev.EndedAt
+	// Only a row that existed already can have ended: a new one needs no look.
+	if created == 0 {
+		prev, err := a.Store.GetExecution(ctx, in.ChildID)
+		if err != nil {
+			return ConnectResult{}, err
 		}
-		if err := json.Unmarshal(prev.Outputs, &res.Outputs); err != nil {
-			return ConnectResult{}, fmt.Errorf("read the stored outputs of connection %s: %w", in.ChildID, err)
+		if prev.Status.Ended() {
+			res := ConnectResult{Name: prev.Name, Status: prev.Status, Message: prev.StatusMessage, Inputs: inputs}
+			if prev.EndedAt != nil {
+				res.EndedAt = *prev.EndedAt
+			}
+			if err := json.Unmarshal(prev.Outputs, &res.Outputs); err != nil {
+				return ConnectResult{}, fmt.Errorf("read the stored outputs of connection %s: %w", in.ChildID, err)
+			}
+			return res, nil
 		}
-		return res, nil
-	} else if err != nil {
-		return ConnectResult{}, err
 	}
 
 	outputs, callErr := callConnector(a.callContext(ctx, in.ChildID, red), conn, call.Resolved, call.Domains)

@@ -61,6 +61,8 @@ type Progress struct {
 	Create  []Execution
 	Updates []ExecutionUpdate
 	Logs    []LogLine
+	// Created, when set, receives how many of Create were new (the others existed).
+	Created *int64 `json:"-"`
 }
 
 // ExecutionUpdate changes an execution's status and, when set, its other fields.

@@ -128,8 +128,12 @@ func (s *Store) Record(ctx context.Context, p engine.Progress) error {
 			for i, e := range p.Create {
 				rows[i] = toExecutionRow(e)
 			}
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-				return fmt.Errorf("create executions: %w", err)
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows)
+			if res.Error != nil {
+				return fmt.Errorf("create executions: %w", res.Error)
+			}
+			if p.Created != nil {
+				*p.Created = res.RowsAffected
 			}
 		}
 		for _, u := range p.Updates {

@@ -16,7 +16,9 @@ import (
 // transport with the call's TLS settings and connect timeout. TLS settings and the
 // connect timeout need the base to be an *http.Transport (or nil); another
 // RoundTripper is used as it is, and cacert or verify_ssl false then give an input
-// error. The caller closes idle connections when the call ends.
+// error. A call without TLS settings or connect timeout uses the base transport itself,
+// sharing its connection pool; the caller runs the returned func when the call ends
+// (it closes the idle connections of a clone).
 func (c *Connector) newTransport(s *spec) (http.RoundTripper, func(), error) {
 	base := c.HTTPTransport
 	if base == nil {
@@ -28,6 +30,11 @@ func (c *Connector) newTransport(s *spec) (http.RoundTripper, func(), error) {
 			return nil, nil, &InputError{Inputs: []string{"cacert", "verify_ssl", "connect_timeout"}, Message: "cacert, verify_ssl and connect_timeout cannot be applied by this flowd server's HTTP transport; remove them or ask an administrator"}
 		}
 		return base, func() {}, nil
+	}
+	if s.cacert == "" && s.verifySSL && s.connect == 0 {
+		// The common case shares the base transport's pool of kept-alive connections
+		// across calls: no new TCP and TLS handshake per step of a flow.
+		return t, func() {}, nil
 	}
 	t = t.Clone()
 	if s.cacert != "" || !s.verifySSL {
