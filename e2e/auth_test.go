@@ -15,9 +15,32 @@ func TestAuth(t *testing.T) {
 		anon := &client{base: b.app.URL}
 		anon.must(t, "GET", "/healthz", nil, nil, 200)
 		anon.must(t, "GET", "/readyz", nil, nil, 200)
-		for _, p := range []string{"/api/v1/flows", "/api/v1/executions", "/api/v1/clients", "/api/v1//flows", "/api/v1/FLOWS", "/api/v1/flows/../clients"} {
-			if st, _ := anon.call("GET", p, nil, nil); st != 401 && st != 404 {
-				t.Errorf("GET %s without a token: HTTP %d, want 401 (or 404)", p, st)
+		for _, p := range []string{"/api/v1/flows", "/api/v1/executions", "/api/v1/clients", "/api/v1//flows", "/api/v1/FLOWS",
+			"/api/v1/flows/../clients", "/healthz/../api/v1/flows", "/healthz/..%2fapi/v1/flows", "/api/v1/flows/..;/clients",
+			"/api/v1/flows;/..", "/api/v1/flowshealth", "/api/v1/healthz", "//api/v1/flows", "/api/v1/./flows", "/API/V1/flows", "/api/v1/flows%2f..%2fclients"} {
+			st, err := anon.call("GET", p, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 401, or a route that does not exist (404), or the web app's index for a
+			// path outside /api: never the API's data.
+			if st == 200 && strings.HasPrefix(p, "/api/") {
+				t.Errorf("GET %s without a token: HTTP 200", p)
+			}
+			if st != 401 && st != 404 && st != 200 {
+				t.Errorf("GET %s without a token: HTTP %d", p, st)
+			}
+			if st == 200 {
+				req, _ := http.NewRequest("GET", b.app.URL+p, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || strings.Contains(string(body), `"items"`) {
+					t.Errorf("GET %s without a token answered data: %s %.200s", p, resp.Header.Get("Content-Type"), body)
+				}
 			}
 		}
 		bad := &client{base: b.app.URL, token: "not.a.jwt"}
