@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -53,6 +54,25 @@ func TestReplayLiveHistories(t *testing.T) {
 		}
 		ids[name] = e.ID
 	}
+	// A run started by a schedule takes another path into the workflow.
+	sched := unique("replay_sched")
+	b.api.must(t, "PUT", "/api/v1/schedules/"+sched, map[string]any{"flow": "replay_child", "cron": "* * * * * * *"}, nil, 201)
+	deadline := time.Now().Add(30 * time.Second)
+	for ids["replay_scheduled"] == "" {
+		var page struct {
+			Items []execution `json:"items"`
+		}
+		b.api.must(t, "GET", "/api/v1/executions?trigger=schedule&flow=replay_child&status=ENDED_SUCCESS", nil, &page, 200)
+		if len(page.Items) > 0 {
+			ids["replay_scheduled"] = page.Items[0].ID
+		} else if time.Now().After(deadline) {
+			t.Fatal("the schedule did not run the flow within 30 s")
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	b.api.must(t, "DELETE", "/api/v1/schedules/"+sched, nil, nil, 204)
+
 	dir := os.Getenv("FLOWD_RECORD_HISTORIES")
 	replayer := engine.NewReplayer()
 	for name, id := range ids {
