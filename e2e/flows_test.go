@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/mccutchen/go-httpbin/v2/httpbin"
+
+	"github.com/flowd/flowd/examples"
 )
 
 // TestExamples runs every flow in examples/ as it is, against flowd's own demo
@@ -23,7 +25,26 @@ func TestExamples(t *testing.T) {
 	defer jokes.Close()
 	binHost, binPort, _ := strings.Cut(strings.TrimPrefix(bin.URL, "http://"), ":")
 
+	// Every example is run as it is by one of the tests: this list says which, and
+	// fails when an example is added without one.
+	testedBy := map[string]string{
+		"joke": "TestExamples", "url_parts": "TestExamples", "greet": "TestChildFlows", "fan_out": "TestChildFlows",
+		"approval": "TestMessages", "incremental_feed": "TestSettingsAndFiles", "oauth_pages": "TestRESTExamples",
+		"netsuite_jwt": "TestRESTExamples", "custom_auth": "TestRESTExamples", "multipart_upload": "TestRESTExamples",
+	}
+	for _, ex := range examples.All() {
+		if testedBy[ex.Name] == "" {
+			t.Errorf("examples/%s.js is run by no test: add it to a test and to this list", ex.Name)
+		}
+		delete(testedBy, ex.Name)
+	}
+	for name := range testedBy {
+		t.Errorf("examples/%s.js is listed but does not exist", name)
+	}
+
 	each(t, func(t *testing.T, b *backend) {
+		// The first start of the development setup saved the examples as flows.
+		b.api.must(t, "GET", "/api/v1/flows/custom_auth", nil, nil, 200)
 		for _, file := range []string{"joke", "url_parts"} {
 			src, err := os.ReadFile("../examples/" + file + ".js")
 			if err != nil {

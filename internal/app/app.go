@@ -159,6 +159,9 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		a.closers = append(a.closers, w.Stop)
 		cfg.Log.Info("worker started", "task_queue", a.Engine.TaskQueue)
 	}
+	if cfg.Role != "worker" && cfg.TemporalAddress == "" {
+		seedExamples(ctx, a.Store, cfg.Log)
+	}
 	if cfg.Role != "worker" {
 		if err := a.startAPI(ctx, cfg); err != nil {
 			return nil, err
