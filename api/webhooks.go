@@ -193,6 +193,12 @@ func (s *Server) callWebhook(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
 	name := c.Param("name")
+	// Wrong keys for one webhook name are limited per address like failed sign-ins,
+	// so that a key cannot be guessed; unknown and disabled webhooks count the same.
+	limitKey := "webhook " + name + " " + c.RealIP()
+	if s.Auth != nil && s.Auth.limited(limitKey) {
+		return engine.Errorf(engine.ERateLimited, "too many webhook calls with a wrong key from this address; wait a minute and check the key")
+	}
 	key := c.QueryParam("key")
 	if key == "" {
 		key = req.Header.Get(webhookKeyHeader)
@@ -208,6 +214,9 @@ func (s *Server) callWebhook(c echo.Context) error {
 	}
 	match := subtle.ConstantTimeCompare([]byte(HashSecret(key)), []byte(want)) == 1
 	if !match || err != nil || !hook.Enabled || key == "" {
+		if s.Auth != nil {
+			s.Auth.fail(limitKey)
+		}
 		return errNoWebhook(name)
 	}
 

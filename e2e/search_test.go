@@ -117,3 +117,23 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestWebhookWrongKeysLimited: after 10 calls with a wrong key for one webhook in a
+// minute, an address gets 429 for it.
+func TestWebhookWrongKeysLimited(t *testing.T) {
+	b := backends[0]
+	codes := map[int]int{}
+	hook := unique("nohook")
+	for range 12 {
+		req, _ := http.NewRequest("POST", b.app.URL+"/api/v1/webhooks/"+hook+"/call?key=guess", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	if codes[404] != 10 || codes[429] != 2 {
+		t.Fatalf("status codes of 12 wrong calls: %v, want 10 x 404 then 429", codes)
+	}
+}

@@ -108,9 +108,10 @@ func (e *Engine) ApplySchedule(ctx context.Context, s Schedule) error {
 	}
 	spec := client.ScheduleSpec{CronExpressions: []string{s.Cron}, TimeZoneName: s.Timezone}
 	action := &client.ScheduleWorkflowAction{
-		ID:        scheduleIDPrefix + s.Name,
-		Workflow:  WorkflowName,
-		Args:      []any{FlowInput{Flow: s.Flow, Inputs: inputs, Trigger: TriggerSchedule}},
+		ID:       scheduleIDPrefix + s.Name,
+		Workflow: WorkflowName,
+		Args: []any{FlowInput{Flow: s.Flow, Inputs: inputs, Trigger: TriggerSchedule,
+			MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory, ServerMaxRuntime: e.MaxRuntime}},
 		TaskQueue: e.taskQueue(),
 	}
 	sc := e.Temporal.ScheduleClient()
@@ -212,6 +213,8 @@ type ScheduledRun struct {
 	Revision    int    `json:"revision"`
 	Script      string `json:"script"`
 	Error       string `json:"error,omitempty"`
+	// MaxRuntime is the flow's own maximum runtime in seconds (0: none set).
+	MaxRuntime int `json:"max_runtime,omitempty"`
 }
 
 // BeginScheduled creates the PENDING execution of a run started by a Temporal
@@ -230,6 +233,9 @@ func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (Sch
 			return run, err
 		}
 		run.Revision, run.Script = rev.Revision, rev.Script
+		if flow, err := a.Store.GetFlow(ctx, prev.Name); err == nil {
+			run.MaxRuntime = flow.MaxRuntime
+		}
 		return run, nil
 	} else if ErrorCode(err) != ENotFound {
 		return run, err
@@ -257,7 +263,7 @@ func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (Sch
 	if err := a.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
 		return run, err
 	}
-	run.Revision, run.Script = flow.Revision, flow.Script
+	run.Revision, run.Script, run.MaxRuntime = flow.Revision, flow.Script, flow.MaxRuntime
 	return run, nil
 }
 
@@ -275,5 +281,6 @@ func beginScheduled(ctx workflow.Context, in FlowInput) (_ FlowInput, ended *Flo
 		return in, &FlowResult{Status: StatusEndedError, Message: run.Error, Outputs: map[string]any{}}, nil
 	}
 	in.ExecutionID, in.RootID, in.Revision, in.Script = run.ExecutionID, run.ExecutionID, run.Revision, run.Script
+	in.MaxRuntime = runtimeOf(run.MaxRuntime, in.ServerMaxRuntime)
 	return in, nil, nil
 }
