@@ -29,6 +29,10 @@ type Cache struct {
 	FetchTimeout    time.Duration // 0: DefaultFetchTimeout
 	EarlyRefresh    time.Duration // 0: DefaultEarlyRefresh
 	UnknownLifetime time.Duration // 0: DefaultUnknownLifetime
+	// Shared, when set, is a second level shared by the processes of a deployment
+	// (a table in their database), so that its workers fetch a grant's token once,
+	// not once each.
+	Shared SharedStore
 
 	now func() time.Time // for tests; nil: time.Now
 
@@ -42,6 +46,18 @@ type cached struct {
 	fingerprint string
 	refreshAt   time.Time
 }
+
+// SharedStore keeps tokens for all processes of a deployment. key identifies a grant
+// and its configuration; it holds no secret.
+type SharedStore interface {
+	LoadToken(ctx context.Context, key string) (tok *oauth2.Token, refreshAt time.Time, ok bool, err error)
+	SaveToken(ctx context.Context, key string, tok *oauth2.Token, refreshAt time.Time) error
+	// DeleteToken drops the token under key if it is still accessToken.
+	DeleteToken(ctx context.Context, key, accessToken string) error
+}
+
+// sharedKey names a grant's token in the shared store.
+func sharedKey(name, fp string) string { return name + "/" + fp }
 
 // Token returns a valid access token for the grant saved as name, from the cache
 // or fetched with client (nil: http.DefaultClient). A fetch is shared by all callers
@@ -67,12 +83,23 @@ func (c *Cache) Token(ctx context.Context, name string, g Grant, client *http.Cl
 		timeout := c.fetchTimeout()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
+		if c.Shared != nil {
+			// Another worker may have fetched it. A store that fails is only a cache
+			// miss: the token endpoint is still there.
+			if tok, refreshAt, ok, err := c.Shared.LoadToken(fctx, sharedKey(name, fp)); err == nil && ok && c.clock().Before(refreshAt) {
+				c.storeUntil(name, fp, tok, refreshAt)
+				return tok, nil
+			}
+		}
 		obtained := c.clock()
 		tok, err := g.Fetch(fctx, client)
 		if err != nil {
 			return nil, wrapGrant(name, timeout, err)
 		}
-		c.store(name, fp, tok, obtained)
+		refreshAt := c.store(name, fp, tok, obtained)
+		if c.Shared != nil {
+			_ = c.Shared.SaveToken(fctx, sharedKey(name, fp), tok, refreshAt)
+		}
 		return tok, nil
 	})
 	select {
@@ -94,9 +121,15 @@ func (c *Cache) Invalidate(name, accessToken string) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.tokens[name]; ok && e.token.AccessToken == accessToken {
+	e, ok := c.tokens[name]
+	if ok && e.token.AccessToken == accessToken {
 		delete(c.tokens, name)
+	}
+	c.mu.Unlock()
+	if ok && c.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.Shared.DeleteToken(ctx, sharedKey(name, e.fingerprint), accessToken)
 	}
 }
 
@@ -110,7 +143,8 @@ func (c *Cache) lookup(name, fp string) *oauth2.Token {
 	return e.token
 }
 
-func (c *Cache) store(name, fp string, tok *oauth2.Token, obtained time.Time) {
+// store caches a token fetched at obtained and returns when it is to be refreshed.
+func (c *Cache) store(name, fp string, tok *oauth2.Token, obtained time.Time) time.Time {
 	lifetime := c.unknownLifetime()
 	if !tok.Expiry.IsZero() {
 		lifetime = tok.Expiry.Sub(obtained)
@@ -119,12 +153,18 @@ func (c *Cache) store(name, fp string, tok *oauth2.Token, obtained time.Time) {
 	if early > lifetime/2 {
 		early = lifetime / 2
 	}
+	refreshAt := obtained.Add(lifetime - early)
+	c.storeUntil(name, fp, tok, refreshAt)
+	return refreshAt
+}
+
+func (c *Cache) storeUntil(name, fp string, tok *oauth2.Token, refreshAt time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tokens == nil {
 		c.tokens = map[string]cached{}
 	}
-	c.tokens[name] = cached{token: tok, fingerprint: fp, refreshAt: obtained.Add(lifetime - early)}
+	c.tokens[name] = cached{token: tok, fingerprint: fp, refreshAt: refreshAt}
 }
 
 func (c *Cache) clock() time.Time {

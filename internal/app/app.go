@@ -127,7 +127,10 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	a.resolver = &engine.Resolver{Secrets: a.Store, Saved: a.Store, Keyring: keys}
 	// One REST connector serves every call, so that OAuth2 tokens are cached per
 	// grant across executions.
-	a.resolver.Connectors = map[string]engine.Connector{"REST": &rest.Connector{Grants: a.resolver.Grant, Tokens: &oauth.Cache{}}}
+	// The tokens are also shared through the database by all processes of a
+	// deployment, sealed with the secrets key.
+	tokens := &oauth.Cache{Shared: &engine.SharedTokens{Store: a.Store, Keys: keys}}
+	a.resolver.Connectors = map[string]engine.Connector{"REST": &rest.Connector{Grants: a.resolver.Grant, Tokens: tokens}}
 	a.Metrics = api.NewMetrics()
 	instrumentConnectors(a.resolver.Connectors, cfg, a.Metrics, cfg.Log)
 
