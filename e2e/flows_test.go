@@ -220,7 +220,7 @@ func TestContainment(t *testing.T) {
 		pushFlow(t, b.api, loop, "function handler() {\n  for (;;) {}\n}\n")
 		pushFlow(t, b.api, ok, "function handler() { return {fine: true}; }")
 		e := runFlow(t, b.api, loop, nil)
-		if e.Status != "ENDED_ERROR" || !strings.Contains(e.StatusMessage, "CPU") {
+		if e.Status != "ENDED_ERROR" || !strings.Contains(e.StatusMessage, "without waiting") {
 			t.Fatalf("runaway script ended %s %q, want ENDED_ERROR about the CPU budget", e.Status, e.StatusMessage)
 		}
 		if e := runFlow(t, b.api, ok, nil); e.Status != "ENDED_SUCCESS" || e.Outputs["fine"] != true {
