@@ -21,21 +21,30 @@ func pushExample(t *testing.T, c *client, name string) {
 	pushFlow(t, c, name, string(src))
 }
 
-// waitStatus polls an execution until it has the status (or fails the test).
+// waitStatus waits until an execution has the status (or fails the test, also when
+// it ends with another).
 func waitStatus(t *testing.T, c *client, id, status string) execution {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var e execution
+	var e execution
+	eventually(t, 30*time.Second, "execution "+id+" is "+status, func() (bool, string) {
 		c.must(t, "GET", "/api/v1/executions/"+id, nil, &e, 200)
-		if e.Status == status {
-			return e
+		if e.Status != status && strings.HasPrefix(e.Status, "ENDED_") {
+			t.Fatalf("execution %s ended %s (%s), want %s", id, e.Status, e.StatusMessage, status)
 		}
-		if time.Now().After(deadline) || strings.HasPrefix(e.Status, "ENDED_") {
-			t.Fatalf("execution %s is %s (%s), want %s", id, e.Status, e.StatusMessage, status)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return e.Status == status, e.Status
+	})
+	return e
+}
+
+// waitChildren waits until an execution's children satisfy ok and returns them.
+func waitChildren(t *testing.T, c *client, id, what string, ok func([]execution) bool) []execution {
+	t.Helper()
+	var kids []execution
+	eventually(t, 30*time.Second, what, func() (bool, string) {
+		kids = childrenOf(t, c, id)
+		return ok(kids), fmt.Sprintf("%+v", kids)
+	})
+	return kids
 }
 
 // TestChildFlows: this.flow runs a child FLOW execution (blocking, or fanned out with
@@ -251,23 +260,15 @@ func TestCancelTree(t *testing.T) {
 }`, sleeper))
 		var e execution
 		b.api.must(t, "POST", "/api/v1/flows/"+parent+"/executions", map[string]any{"inputs": map[string]any{"url": srv.URL}}, &e, 201)
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			kids := childrenOf(t, b.api, e.ID)
+		waitChildren(t, b.api, e.ID, "the child flow sleeps and the connection runs", func(kids []execution) bool {
 			waiting := 0
 			for _, k := range kids {
 				if k.Type == "FLOW" && k.Status == "WAITING" || k.Type == "CONNECTION" && k.Status == "RUNNING" {
 					waiting++
 				}
 			}
-			if waiting == 2 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("children did not start: %+v", kids)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return waiting == 2
+		})
 		b.api.must(t, "POST", "/api/v1/executions/"+e.ID+"/cancel", nil, nil, 202)
 		e = waitEnded(t, b.api, e.ID, 30*time.Second)
 		if e.Status != "ENDED_CANCELLED" {
@@ -293,18 +294,9 @@ func TestChildGone(t *testing.T) {
 }`, sleeper))
 		var e execution
 		b.api.must(t, "POST", "/api/v1/flows/"+parent+"/executions", map[string]any{}, &e, 201)
-		var kids []execution
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			kids = childrenOf(t, b.api, e.ID)
-			if len(kids) == 1 && kids[0].Status == "WAITING" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the child did not start sleeping: %+v", kids)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		kids := waitChildren(t, b.api, e.ID, "the child sleeps", func(kids []execution) bool {
+			return len(kids) == 1 && kids[0].Status == "WAITING"
+		})
 		if err := b.app.Temporal.TerminateWorkflow(context.Background(), kids[0].ID, "", "terminated by the test"); err != nil {
 			t.Fatal(err)
 		}

@@ -32,19 +32,45 @@ func startProcess(t *testing.T, dataDir string, apiPort, temporalPort int, dbURL
 	}
 	p := &flowdProcess{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", apiPort)}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	eventually(t, 90*time.Second, "flowd in a child process gets ready at "+p.url, func() (bool, string) {
 		resp, err := http.Get(p.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("flowd in a child process did not get ready at %s: %v", p.url, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+	return p
+}
+
+// killable is flowd in a child process with its data dir, ports and database kept
+// across a kill -9, so that start brings the same flowd back.
+type killable struct {
+	dir                   string
+	apiPort, temporalPort int
+	dbURL                 string
+	p                     *flowdProcess
+	c                     *client // signed in as the admin
+}
+
+// newKillable starts flowd in a child process on the backend's kind of database.
+func newKillable(t *testing.T, b *backend) *killable {
+	t.Helper()
+	k := &killable{dir: t.TempDir(), apiPort: freePort(t), temporalPort: freePort(t)}
+	if b.name == "postgres" {
+		k.dbURL = os.Getenv("FLOWD_TEST_POSTGRES_URL")
+	}
+	k.start(t)
+	return k
+}
+
+// start starts (or, after kill9, restarts) the process and signs in.
+func (k *killable) start(t *testing.T) {
+	t.Helper()
+	k.p = startProcess(t, k.dir, k.apiPort, k.temporalPort, k.dbURL)
+	k.c = &client{base: k.p.url}
+	if err := k.c.login(adminID, adminSecret); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -82,17 +108,8 @@ func TestKillDuringConnect(t *testing.T) {
 		defer slow.Close()
 		defer once.Do(func() { close(release) })
 
-		dbURL := ""
-		if b.name == "postgres" {
-			dbURL = os.Getenv("FLOWD_TEST_POSTGRES_URL")
-		}
-		dir := t.TempDir()
-		apiPort, temporalPort := freePort(t), freePort(t)
-		p := startProcess(t, dir, apiPort, temporalPort, dbURL)
-		c := &client{base: p.url}
-		if err := c.login(adminID, adminSecret); err != nil {
-			t.Fatal(err)
-		}
+		k := newKillable(t, b)
+		c := k.c
 		name := unique("durable")
 		pushFlow(t, c, name, `function handler(system, inputs) {
   const t0 = Date.now(), r0 = Math.random();
@@ -112,21 +129,18 @@ func TestKillDuringConnect(t *testing.T) {
 			}
 		}
 		var before []logLine
-		deadline := time.Now().Add(10 * time.Second)
-		for len(before) == 0 && time.Now().Before(deadline) {
+		eventually(t, 10*time.Second, "the line logged before the slow call is stored", func() (bool, string) {
 			before = logsOf(t, c, started.ID)
-			time.Sleep(50 * time.Millisecond)
-		}
+			return len(before) > 0, "no log lines"
+		})
 		if len(before) != 1 {
 			t.Fatalf("log lines before the kill: %+v", before)
 		}
-		p.kill9(t)
+		k.p.kill9(t)
 		once.Do(func() { close(release) })
 
-		p = startProcess(t, dir, apiPort, temporalPort, dbURL)
-		if err := c.login(adminID, adminSecret); err != nil {
-			t.Fatal(err)
-		}
+		k.start(t)
+		c = k.c
 		e := waitEnded(t, c, started.ID, 90*time.Second)
 		if e.Status != "ENDED_SUCCESS" {
 			t.Fatalf("after the restart the flow ended %s: %s", e.Status, e.StatusMessage)
@@ -168,17 +182,8 @@ func TestKillDuringConnect(t *testing.T) {
 // with its clock and random values unchanged and no duplicated rows.
 func TestKillDuringWaits(t *testing.T) {
 	each(t, func(t *testing.T, b *backend) {
-		dbURL := ""
-		if b.name == "postgres" {
-			dbURL = os.Getenv("FLOWD_TEST_POSTGRES_URL")
-		}
-		dir := t.TempDir()
-		apiPort, temporalPort := freePort(t), freePort(t)
-		p := startProcess(t, dir, apiPort, temporalPort, dbURL)
-		c := &client{base: p.url}
-		if err := c.login(adminID, adminSecret); err != nil {
-			t.Fatal(err)
-		}
+		k := newKillable(t, b)
+		c := k.c
 		sleeper, asker, parent, child, edited := unique("k_sleep"), unique("k_ask"), unique("k_parent"), unique("k_child"), unique("k_edit")
 		pushFlow(t, c, sleeper, `function handler() {
   const t0 = Date.now(), r0 = Math.random();
@@ -208,16 +213,11 @@ func TestKillDuringWaits(t *testing.T) {
 			waitStatus(t, c, id, "WAITING")
 		}
 		before := logsOf(t, c, sleepID)
-		deadline := time.Now().Add(20 * time.Second)
-		for len(childrenOf(t, c, parentID)) == 0 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		p.kill9(t)
+		waitChildren(t, c, parentID, "the parent starts its child flow", func(kids []execution) bool { return len(kids) > 0 })
+		k.p.kill9(t)
 
-		p = startProcess(t, dir, apiPort, temporalPort, dbURL)
-		if err := c.login(adminID, adminSecret); err != nil {
-			t.Fatal(err)
-		}
+		k.start(t)
+		c = k.c
 		waitStatus(t, c, askID, "WAITING")
 		c.must(t, "POST", "/api/v1/executions/"+askID+"/messages", map[string]any{"answer": map[string]any{"ok": true}}, nil, 202)
 

@@ -234,21 +234,35 @@ func runFlow(t *testing.T, c *client, name string, inputs map[string]any) execut
 	return e
 }
 
-// waitEnded polls an execution until it ends or the timeout passes.
-func waitEnded(t *testing.T, c *client, id string, timeout time.Duration) execution {
+// eventually checks cond until it holds, and fails the test when timeout passes
+// first, with what cond last reported. Every wait of these tests goes through it (or
+// through the API's own ?wait=), so that none depends on a fixed sleep.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (ok bool, last string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		var e execution
-		st, err := c.call("GET", "/api/v1/executions/"+id+"?wait=5", nil, &e)
-		if err == nil && st == 200 && strings.HasPrefix(e.Status, "ENDED_") {
-			return e
+		ok, last := cond()
+		if ok {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("execution %s did not end within %v (last: HTTP %d %v, %+v)", id, timeout, st, err, e)
+			t.Fatalf("%s: not within %v (last: %s)", what, timeout, last)
 		}
-		time.Sleep(200 * time.Millisecond)
+		<-tick.C
 	}
+}
+
+// waitEnded waits, with the API's ?wait=, until an execution ends.
+func waitEnded(t *testing.T, c *client, id string, timeout time.Duration) execution {
+	t.Helper()
+	var e execution
+	eventually(t, timeout, "execution "+id+" ends", func() (bool, string) {
+		st, err := c.call("GET", "/api/v1/executions/"+id+"?wait=5", nil, &e)
+		return err == nil && st == 200 && strings.HasPrefix(e.Status, "ENDED_"), fmt.Sprintf("HTTP %d %v, %+v", st, err, e)
+	})
+	return e
 }
 
 func logsOf(t *testing.T, c *client, id string) []logLine {

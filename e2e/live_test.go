@@ -40,14 +40,7 @@ func TestSleepAndCancel(t *testing.T) {
 }`)
 		var e execution
 		b.api.must(t, "POST", "/api/v1/flows/"+long+"/executions", map[string]any{}, &e, 201)
-		deadline := time.Now().Add(30 * time.Second)
-		for e.Status != "WAITING" {
-			if time.Now().After(deadline) {
-				t.Fatalf("the sleeping flow is %s, want WAITING", e.Status)
-			}
-			time.Sleep(100 * time.Millisecond)
-			b.api.must(t, "GET", "/api/v1/executions/"+e.ID, nil, &e, 200)
-		}
+		waitStatus(t, b.api, e.ID, "WAITING")
 		b.api.must(t, "POST", "/api/v1/executions/"+e.ID+"/cancel", nil, nil, 202)
 		e = waitEnded(t, b.api, e.ID, 30*time.Second)
 		if e.Status != "ENDED_CANCELLED" {

@@ -57,20 +57,17 @@ func TestReplayLiveHistories(t *testing.T) {
 	// A run started by a schedule takes another path into the workflow.
 	sched := unique("replay_sched")
 	b.api.must(t, "PUT", "/api/v1/schedules/"+sched, map[string]any{"flow": "replay_child", "cron": "* * * * * * *"}, nil, 201)
-	deadline := time.Now().Add(30 * time.Second)
-	for ids["replay_scheduled"] == "" {
+	eventually(t, 30*time.Second, "the schedule runs the flow", func() (bool, string) {
 		var page struct {
 			Items []execution `json:"items"`
 		}
 		b.api.must(t, "GET", "/api/v1/executions?trigger=schedule&flow=replay_child&status=ENDED_SUCCESS", nil, &page, 200)
-		if len(page.Items) > 0 {
-			ids["replay_scheduled"] = page.Items[0].ID
-		} else if time.Now().After(deadline) {
-			t.Fatal("the schedule did not run the flow within 30 s")
-		} else {
-			time.Sleep(200 * time.Millisecond)
+		if len(page.Items) == 0 {
+			return false, "no scheduled run has ended"
 		}
-	}
+		ids["replay_scheduled"] = page.Items[0].ID
+		return true, ""
+	})
 	b.api.must(t, "DELETE", "/api/v1/schedules/"+sched, nil, nil, 204)
 
 	dir := os.Getenv("FLOWD_RECORD_HISTORIES")

@@ -67,19 +67,16 @@ func TestSchedules(t *testing.T) {
 		defer b.api.call("DELETE", "/api/v1/schedules/"+name, nil, nil)
 
 		// At least one run, recorded with trigger schedule and the flow's revision.
-		deadline := time.Now().Add(60 * time.Second)
 		var ended execution
-		for ended.ID == "" {
-			for _, e := range scheduledRuns(t, b.api, flow) {
+		eventually(t, 60*time.Second, "a scheduled run ends", func() (bool, string) {
+			runs := scheduledRuns(t, b.api, flow)
+			for _, e := range runs {
 				if e.Status == "ENDED_SUCCESS" {
 					ended = e
 				}
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no scheduled run ended within 60 s; runs: %+v", scheduledRuns(t, b.api, flow))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return ended.ID != "", fmt.Sprintf("runs: %+v", runs)
+		})
 		if ended.Outputs["n"] != float64(7) || ended.Inputs["n"] != float64(7) || ended.FlowRevision != 1 || ended.Type != "FLOW" || ended.RootID != ended.ID {
 			t.Fatalf("scheduled run: %+v", ended)
 		}
@@ -109,7 +106,9 @@ func TestSchedules(t *testing.T) {
 			t.Fatalf("paused schedule: %+v", sc)
 		}
 		before := len(scheduledRuns(t, b.api, flow))
-		time.Sleep(2500 * time.Millisecond) // a paused schedule must stay quiet for a while
+		// A negative check: nothing may happen for 2.5 s (2 due times of the cron), so
+		// this one wait is fixed.
+		time.Sleep(2500 * time.Millisecond)
 		if after := len(scheduledRuns(t, b.api, flow)); after > before+1 {
 			t.Fatalf("%d runs while paused", after-before)
 		}
@@ -136,19 +135,13 @@ func TestScheduleOfDeletedFlow(t *testing.T) {
 		if err := h.Unpause(t.Context(), tclient.ScheduleUnpauseOptions{Note: "flowd e2e"}); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			runs := scheduledRuns(t, b.api, flow)
-			if len(runs) > 0 && runs[0].Status == "ENDED_ERROR" {
-				if want := fmt.Sprintf("flow %q does not exist", flow); !strings.HasPrefix(runs[0].StatusMessage, want) {
-					t.Fatalf("status message %q, want it to start with %q", runs[0].StatusMessage, want)
-				}
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no failed run within 60 s: %+v", runs)
-			}
-			time.Sleep(200 * time.Millisecond)
+		var runs []execution
+		eventually(t, 60*time.Second, "a run of the deleted flow fails", func() (bool, string) {
+			runs = scheduledRuns(t, b.api, flow)
+			return len(runs) > 0 && runs[0].Status == "ENDED_ERROR", fmt.Sprintf("runs: %+v", runs)
+		})
+		if want := fmt.Sprintf("flow %q does not exist", flow); !strings.HasPrefix(runs[0].StatusMessage, want) {
+			t.Fatalf("status message %q, want it to start with %q", runs[0].StatusMessage, want)
 		}
 	})
 }

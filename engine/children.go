@@ -34,6 +34,20 @@ const DefaultMaxParallel = 20
 // split the work into child flows, instead of a workflow that Temporal terminates.
 const DefaultMaxHistory = 40000
 
+// nextChild checks that another child may start (history, size of its inputs), waits
+// for room among the running children and counts it.
+func (h *flowHost) nextChild(inputs map[string]any, what, hint string) error {
+	if err := h.checkHistory(); err != nil {
+		return err
+	}
+	if raw, err := json.Marshal(inputs); err != nil || len(raw) > MaxInputBytes {
+		return inputError(fmt.Sprintf("%s are too large (%d bytes as JSON, limit %d): %s", what, len(raw), MaxInputBytes, hint))
+	}
+	h.makeRoom()
+	h.children++
+	return nil
+}
+
 // checkHistory refuses to grow a history that is close to Temporal's limit.
 func (h *flowHost) checkHistory() error {
 	limit := h.in.MaxHistory
@@ -107,14 +121,9 @@ func inputError(msg string) error { return &scripting.InputError{Message: msg} }
 
 // Connect starts a connector call as a local activity.
 func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {
-	if err := h.checkHistory(); err != nil {
+	if err := h.nextChild(req.Inputs, "the connector's inputs", "send large bodies from a stored file"); err != nil {
 		return nil, err
 	}
-	if raw, err := json.Marshal(req.Inputs); err != nil || len(raw) > MaxInputBytes {
-		return nil, inputError(fmt.Sprintf("the connector's inputs are too large (%d bytes as JSON, limit %d): send large bodies from a stored file", len(raw), MaxInputBytes))
-	}
-	h.makeRoom()
-	h.children++
 	in := ConnectInput{
 		ParentID:  h.in.ExecutionID,
 		RootID:    h.in.RootID,
@@ -167,14 +176,9 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 
 // Flow starts another flow as a child workflow, after recording its FLOW execution.
 func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
-	if err := h.checkHistory(); err != nil {
+	if err := h.nextChild(req.Inputs, "the child's inputs", "pass large data as a file and its name as an input"); err != nil {
 		return nil, err
 	}
-	if raw, err := json.Marshal(req.Inputs); err != nil || len(raw) > MaxInputBytes {
-		return nil, inputError(fmt.Sprintf("the child's inputs are too large (%d bytes as JSON, limit %d): pass large data as a file and its name as an input", len(raw), MaxInputBytes))
-	}
-	h.makeRoom()
-	h.children++
 	id := childID(h.in.ExecutionID, h.children)
 	ctx := h.actCtx()
 	prepIn := PrepareFlowInput{ParentID: h.in.ExecutionID, RootID: h.in.RootID, ChildID: id, Flow: req.Name,

@@ -198,17 +198,21 @@ type flowHost struct {
 
 func (h *flowHost) Now() time.Time { return h.now }
 
-func (h *flowHost) Log(level, message string) {
+// Log buffers a line; the lines travel with the next activity. It reports a full
+// buffer: a chatty script must not hold thousands of lines only in memory.
+func (h *flowHost) Log(level, message string) (full bool) {
 	if len(message) > maxLogLineBytes {
 		message = message[:maxLogLineBytes] + fmt.Sprintf("… [truncated: %d bytes in all]", len(message))
 	}
 	h.logSeq++
 	h.logs = append(h.logs, LogLine{ExecutionID: h.in.ExecutionID, Seq: h.logSeq, TS: h.now, Level: level, Message: message})
 	h.logBytes += len(message) + 64
-	if len(h.logs) >= logFlushLines || h.logBytes >= logFlushBytes {
-		// A chatty script must not hold thousands of lines only in memory.
-		_ = workflow.ExecuteLocalActivity(h.ctx, activityFlushLog, h.takeLogs()).Get(h.ctx, nil)
-	}
+	return len(h.logs) >= logFlushLines || h.logBytes >= logFlushBytes
+}
+
+// FlushLogs writes the buffered lines now.
+func (h *flowHost) FlushLogs() {
+	_ = workflow.ExecuteLocalActivity(h.ctx, activityFlushLog, h.takeLogs()).Get(h.ctx, nil)
 }
 
 // Sleep is a durable timer; the execution is WAITING meanwhile.

@@ -173,15 +173,8 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 	if req.Name == "" && req.Inputs["connector_type"] == nil {
 		r.throw("TypeError", "this.connect: give connector_type (for example {connector_type: 'REST', url: '...'}) or the name of a saved connector", nil)
 	}
-	waitFor := true
-	if w, ok := req.Inputs["wait"]; ok {
-		b, isBool := w.(bool)
-		if !isBool {
-			r.throw("TypeError", "this.connect: wait must be true or false", nil)
-		}
-		waitFor = b
-		delete(req.Inputs, "wait")
-	}
+	waitFor := r.waitOption("this.connect", req.Inputs)
+	delete(req.Inputs, "wait")
 	p, err := wait(r, func() (Pending, error) { return r.host.Connect(req) })
 	if errors.Is(err, ErrCancelled) {
 		r.throw("CancelledError", "this.connect: "+err.Error(), nil)
@@ -214,13 +207,7 @@ func (r *run) flow(call goja.FunctionCall) goja.Value {
 		if !ok {
 			r.throw("TypeError", "this.flow: options must be an object like {wait: false}", nil)
 		}
-		if w, ok := m["wait"]; ok {
-			b, isBool := w.(bool)
-			if !isBool {
-				r.throw("TypeError", "this.flow: wait must be true or false", nil)
-			}
-			waitFor = b
-		}
+		waitFor = r.waitOption("this.flow", m)
 	}
 	p, err := wait(r, func() (Pending, error) { return r.host.Flow(req) })
 	if errors.Is(err, ErrCancelled) {
@@ -234,6 +221,19 @@ func (r *run) flow(call goja.FunctionCall) goja.Value {
 		r.throw("ExecutionError", "this.flow('"+req.Name+"'): "+err.Error(), nil)
 	}
 	return r.startedChild("flow", p, waitFor)
+}
+
+// waitOption reads the wait key of a call's options: true when absent.
+func (r *run) waitOption(call string, opts map[string]any) bool {
+	w, ok := opts["wait"]
+	if !ok {
+		return true
+	}
+	b, isBool := w.(bool)
+	if !isBool {
+		r.throw("TypeError", call+": wait must be true or false", nil)
+	}
+	return b
 }
 
 // startedChild returns the handle of a started child, after waiting for it unless
@@ -453,8 +453,10 @@ func (r *run) logFunc(level string) func(goja.FunctionCall) goja.Value {
 			parts[i] = r.format(a)
 		}
 		msg := strings.Join(parts, " ")
-		// Logging may flush a batch of lines to the store: that wait is not computing.
-		_, _ = wait(r, func() (struct{}, error) { r.host.Log(level, msg); return struct{}{}, nil })
+		if r.host.Log(level, msg) {
+			// Flushing a batch of lines to the store is a wait, not computing.
+			_, _ = wait(r, func() (struct{}, error) { r.host.FlushLogs(); return struct{}{}, nil })
+		}
 		return goja.Undefined()
 	}
 }

@@ -40,7 +40,11 @@ type Host interface {
 	// execution is cancelled meanwhile.
 	Sleep(d time.Duration) error
 	// Log records one log line of the execution.
-	Log(level, message string)
+	// It returns true when its buffer is full: the script then calls FlushLogs,
+	// which may block (the CPU budget is paused meanwhile).
+	Log(level, message string) (full bool)
+	// FlushLogs records the buffered log lines.
+	FlushLogs()
 	// SetOutput sets one key of the execution's output_value now.
 	SetOutput(key string, value any)
 	// Self returns the running execution's fields for this.get().

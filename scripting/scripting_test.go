@@ -86,7 +86,11 @@ func (h *fakeHost) SaveFile(name string, b []byte) error {
 	h.files[name] = b
 	return nil
 }
-func (h *fakeHost) Log(level, msg string) { h.logs = append(h.logs, level+": "+msg) }
+func (h *fakeHost) Log(level, msg string) bool {
+	h.logs = append(h.logs, level+": "+msg)
+	return false
+}
+func (h *fakeHost) FlushLogs()            {}
 func (h *fakeHost) SetOutput(string, any) {}
 func (h *fakeHost) Self() scripting.Child {
 	return scripting.Child{ID: "self", Name: "t", Status: "RUNNING"}

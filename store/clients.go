@@ -36,11 +36,7 @@ func (s *Store) ListClients(ctx context.Context) ([]engine.Client, error) {
 	if err := s.db.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]engine.Client, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.Client](rows), nil
 }
 
 // DeleteClient deletes a client, or returns ENotFound.

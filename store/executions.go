@@ -82,11 +82,7 @@ func (s *Store) ListExecutions(ctx context.Context, f engine.ExecutionFilter) ([
 		last := rows[limit-1]
 		next = encodeCursor(last.CreatedAt, last.ID)
 	}
-	out := make([]engine.Execution, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, next, nil
+	return domains[engine.Execution](rows), next, nil
 }
 
 func encodeCursor(at time.Time, id string) string {
@@ -113,11 +109,7 @@ func (s *Store) Children(ctx context.Context, id string) ([]engine.Execution, er
 	if err := s.db.WithContext(ctx).Where("parent_id = ?", id).Order("created_at, id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]engine.Execution, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.Execution](rows), nil
 }
 
 // Record applies a batch of progress in one transaction; see engine.Store.

@@ -75,11 +75,7 @@ func (s *Store) ListFlows(ctx context.Context) ([]engine.Flow, error) {
 	if err := s.db.WithContext(ctx).Select("name, description, revision, created_at, updated_at").Order("name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]engine.Flow, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.Flow](rows), nil
 }
 
 // FlowRevisions returns a flow's revisions, newest first, or ENotFound.
@@ -91,11 +87,7 @@ func (s *Store) FlowRevisions(ctx context.Context, name string) ([]engine.FlowRe
 	if len(rows) == 0 {
 		return nil, engine.Errorf(engine.ENotFound, "flow %q does not exist", name)
 	}
-	out := make([]engine.FlowRevision, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.FlowRevision](rows), nil
 }
 
 // DeleteFlow deletes the flow; its revisions stay for the executions that ran them.

@@ -82,6 +82,15 @@ func (r executionRow) domain() engine.Execution {
 	}
 }
 
+// domains converts rows to their domain values.
+func domains[T any, R interface{ domain() T }](rows []R) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out
+}
+
 func rawPtr(s *string) json.RawMessage {
 	if s == nil {
 		return nil

@@ -75,11 +75,7 @@ func (s *Store) ListSchedules(ctx context.Context) ([]engine.Schedule, error) {
 	if err := s.db.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]engine.Schedule, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.Schedule](rows), nil
 }
 
 // DeleteSchedule deletes a schedule, or returns ENotFound.

@@ -64,11 +64,7 @@ func (s *Store) ListSecrets(ctx context.Context) ([]engine.Secret, error) {
 	if err := s.db.WithContext(ctx).Select("name, created_at, updated_at").Order("name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]engine.Secret, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.Secret](rows), nil
 }
 
 // GetSecret returns a secret's name and dates, or ENotFound.

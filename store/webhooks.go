@@ -70,11 +70,7 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]engine.Webhook, error) {
 	if err := s.db.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]engine.Webhook, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return domains[engine.Webhook](rows), nil
 }
 
 // DeleteWebhook deletes a webhook, or returns ENotFound.
