@@ -7,9 +7,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -25,19 +25,22 @@ const (
 	ctxClient     = "flowd.client"
 )
 
-// claims are the JWT claims flowd issues: the registered ones plus the client's role.
+// claims are the JWT claims flowd issues: the registered ones plus the client's role
+// and generation (engine.Client.Generation), which ties a token to one creation of
+// its client id.
 type claims struct {
-	Role engine.Role `json:"role"`
+	Role       engine.Role `json:"role"`
+	Generation string      `json:"gen,omitempty"`
 	jwt.RegisteredClaims
 }
 
 // Auth issues and verifies access tokens for API clients.
 type Auth struct {
 	Store engine.Store
-	Key   []byte // HMAC key for HS256, shared by all API processes through the store
+	Key   *SigningKey // HS256, shared by all API processes through the store
 
-	failMu   sync.Mutex
-	failures map[string][]time.Time
+	// failures limits failed sign-ins per address (ratelimit.go).
+	failures failureLimiter
 }
 
 // HashSecret returns the stored form of a client secret. Secrets are 256-bit random
@@ -54,16 +57,6 @@ func NewSecret() string {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// SigningKey returns the JWT signing key stored in the database, creating it on the
-// first start.
-func SigningKey(ctx context.Context, st engine.Store) ([]byte, error) {
-	v, err := st.ServerKey(ctx, "jwt_hs256", func() (string, error) { return NewSecret(), nil })
-	if err != nil {
-		return nil, err
-	}
-	return base64.RawURLEncoding.DecodeString(v)
 }
 
 type tokenRequest struct {
@@ -94,7 +87,7 @@ func (a *Auth) token(c echo.Context) error {
 	if req.ClientID == "" || req.ClientSecret == "" {
 		return invalid("client_id and client_secret are required")
 	}
-	if a.limited(c.RealIP()) {
+	if a.limited(failKey{addr: clientAddr(c)}) {
 		return engine.Errorf(engine.ERateLimited, "too many failed sign-ins from this address; wait a minute and try again")
 	}
 	cl, err := a.Store.GetClient(c.Request().Context(), req.ClientID)
@@ -107,10 +100,10 @@ func (a *Auth) token(c echo.Context) error {
 		want = HashSecret("unknown client")
 	}
 	if subtle.ConstantTimeCompare([]byte(HashSecret(req.ClientSecret)), []byte(want)) != 1 || err != nil {
-		a.fail(c.RealIP())
+		a.fail(failKey{addr: clientAddr(c)})
 		return engine.Errorf(engine.EUnauthorized, "invalid client_id or client_secret")
 	}
-	tok, err := a.Issue(cl)
+	tok, err := a.Issue(c.Request().Context(), cl)
 	if err != nil {
 		return err
 	}
@@ -118,20 +111,25 @@ func (a *Auth) token(c echo.Context) error {
 	return c.JSON(http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(tokenTTL.Seconds())})
 }
 
-// Issue returns a signed access token for the client.
-func (a *Auth) Issue(cl engine.Client) (string, error) {
+// Issue returns a signed access token for the client, or the error of reading the
+// signing key.
+func (a *Auth) Issue(ctx context.Context, cl engine.Client) (string, error) {
+	key, err := a.Key.current(ctx)
+	if err != nil {
+		return "", err
+	}
 	now := time.Now()
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
-		Role: cl.Role,
+		Role: cl.Role, Generation: cl.Generation,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: cl.ID,
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(tokenTTL)),
 			ID: hex.EncodeToString(jti),
 		},
 	})
-	return t.SignedString(a.Key)
+	return t.SignedString(key)
 }
 
 // authenticate checks the bearer token and stores the client in the context.
@@ -150,9 +148,22 @@ func (a *Auth) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
 			return engine.Errorf(engine.EUnauthorized, "send Authorization: Bearer <token>; get a token from POST /api/v1/auth/token")
 		}
-		var cl claims
-		if _, err := parser.ParseWithClaims(strings.TrimSpace(raw), &cl, func(*jwt.Token) (any, error) { return a.Key, nil }); err != nil {
-			return engine.Errorf(engine.EUnauthorized, "the access token is invalid or expired; get a new one from POST /api/v1/auth/token")
+		var (
+			cl     claims
+			keyErr error
+		)
+		// The key is read from the store (so that a rotation counts at once) only for
+		// a token that parses: garbage costs no database read.
+		keyFunc := func(*jwt.Token) (any, error) {
+			key, err := a.Key.current(c.Request().Context())
+			keyErr = err
+			return key, err
+		}
+		if _, err := parser.ParseWithClaims(strings.TrimSpace(raw), &cl, keyFunc); err != nil {
+			if keyErr != nil {
+				return keyErr
+			}
+			return engine.Errorf(engine.EUnauthorized, "the access token is invalid or expired, or the signing key was rotated; get a new one from POST /api/v1/auth/token")
 		}
 		client, err := a.Store.GetClient(c.Request().Context(), cl.Subject)
 		if err != nil {
@@ -160,6 +171,11 @@ func (a *Auth) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return engine.Errorf(engine.EUnauthorized, "the API client of this token was deleted")
 			}
 			return err
+		}
+		// A client deleted and created again under the same id is another client:
+		// its predecessor's tokens name another generation.
+		if cl.Generation != client.Generation {
+			return engine.Errorf(engine.EUnauthorized, "the API client of this token was deleted (a client with the same id was created since); get a new token from POST /api/v1/auth/token")
 		}
 		c.Set(ctxClient, client)
 		return next(c)
@@ -179,52 +195,33 @@ func require(need engine.Role) echo.MiddlewareFunc {
 	}
 }
 
-// Failed sign-ins are limited per address: maxFailures in failWindow.
-const (
-	maxFailures = 10
-	failWindow  = time.Minute
-)
-
-func (a *Auth) limited(ip string) bool {
-	a.failMu.Lock()
-	defer a.failMu.Unlock()
-	return len(a.recent(ip)) >= maxFailures
-}
-
-func (a *Auth) fail(ip string) {
-	a.failMu.Lock()
-	defer a.failMu.Unlock()
-	if a.failures == nil {
-		a.failures = map[string][]time.Time{}
-	}
-	a.failures[ip] = append(a.recent(ip), time.Now())
-}
-
-func (a *Auth) recent(ip string) []time.Time {
-	cut := time.Now().Add(-failWindow)
-	list := a.failures[ip]
-	i := 0
-	for i < len(list) && list[i].Before(cut) {
-		i++
-	}
-	if i == len(list) {
-		delete(a.failures, ip)
-		return nil
-	}
-	return list[i:]
-}
-
 // Bootstrap makes sure an admin client exists. With id and secret given (from
 // FLOWD_ADMIN_CLIENT_ID/_SECRET) it creates or resets that client; otherwise, when no
 // client exists, it creates one and returns its secret to print once.
 func Bootstrap(ctx context.Context, st engine.Store, id, secret string) (createdID, createdSecret string, err error) {
 	if id != "" && secret != "" {
-		if _, err := st.GetClient(ctx, id); err == nil {
-			if err := st.DeleteClient(ctx, id); err != nil {
+		// Every start of every API process runs this: a client that already has this
+		// secret and role is kept, so that its tokens survive restarts. One with
+		// another secret or role is created anew, which ends its tokens.
+		for range 3 {
+			cur, err := st.GetClient(ctx, id)
+			switch {
+			case err == nil && cur.Role == engine.RoleAdmin && subtle.ConstantTimeCompare([]byte(cur.SecretHash), []byte(HashSecret(secret))) == 1:
+				return "", "", nil
+			case err == nil:
+				if err := st.DeleteClient(ctx, id); err != nil && engine.ErrorCode(err) != engine.ENotFound {
+					return "", "", err
+				}
+			case engine.ErrorCode(err) != engine.ENotFound:
 				return "", "", err
 			}
+			err = st.CreateClient(ctx, engine.Client{ID: id, Name: "bootstrap admin", SecretHash: HashSecret(secret), Role: engine.RoleAdmin, CreatedAt: time.Now()})
+			if engine.ErrorCode(err) != engine.EConflict {
+				return "", "", err
+			}
+			// Another process created it at the same moment: look again.
 		}
-		return "", "", st.CreateClient(ctx, engine.Client{ID: id, Name: "bootstrap admin", SecretHash: HashSecret(secret), Role: engine.RoleAdmin, CreatedAt: time.Now()})
+		return "", "", fmt.Errorf("API client %q kept changing while flowd started; start flowd again", id)
 	}
 	n, err := st.CountClients(ctx)
 	if err != nil || n > 0 {

@@ -103,3 +103,47 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 func invalid(format string, args ...any) error {
 	return engine.Errorf(engine.EInvalid, format, args...)
 }
+
+// maxBodyDepth bounds how deep a JSON request body nests: inputs, answers and
+// settings are stored and searched as JSON, which the databases parse only so deep.
+const maxBodyDepth = 64
+
+// checkJSONDepth returns an EUnprocessable error, which names what and limit, when the
+// JSON text raw nests arrays and objects more than limit deep. It only counts
+// brackets outside strings, so it is cheap and safe before decoding, and it says
+// nothing about whether raw is valid JSON.
+func checkJSONDepth(what string, raw []byte, limit int) error {
+	depth, inString, escaped := 0, false, false
+	for _, b := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			switch b {
+			case '\\':
+				escaped = true
+			case '"':
+				inString = false
+			}
+		case b == '"':
+			inString = true
+		case b == '[' || b == '{':
+			depth++
+			if depth > limit {
+				return engine.Errorf(engine.EUnprocessable, "%s is nested more than %d levels deep, the limit; send flatter JSON", what, limit)
+			}
+		case b == ']' || b == '}':
+			depth--
+		}
+	}
+	return nil
+}
+
+// shorten returns s, cut to 128 bytes with "..." when longer, for error messages that
+// echo what a client sent.
+func shorten(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "..."
+	}
+	return s
+}

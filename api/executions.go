@@ -43,11 +43,17 @@ func (s *Server) listExecutions(c echo.Context) error {
 		if !ok {
 			continue
 		}
+		if len(f.Inputs) == maxInputFilters {
+			return engine.Errorf(engine.EUnprocessable, "too many input.* filters: the limit is %d in one request; filter on fewer paths and narrow further with flow, status, since and until", maxInputFilters)
+		}
 		if !inputPathRE.MatchString(path) {
-			return invalid("%s is not a valid input filter: use input.<key>[.<key>...]=<value>, like input.customer=42", key)
+			return invalid("%s is not a valid input filter: use input.<key>[.<key>...]=<value>, like input.customer=42", shorten(key))
 		}
 		if f.Inputs == nil {
 			f.Inputs = map[string]any{}
+		}
+		if err := checkJSONDepth(key, []byte(vals[0]), maxFilterDepth); err != nil {
+			return err
 		}
 		var v any
 		if err := json.Unmarshal([]byte(vals[0]), &v); err != nil {
@@ -79,6 +85,14 @@ func (s *Server) listExecutions(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, listResponse[engine.Execution]{Items: items, NextCursor: next})
 }
+
+// An execution list takes at most maxInputFilters input.* filters, each a JSON value
+// nested at most maxFilterDepth deep: every filter is a condition of the query, and
+// SQLite refuses both long conditions and deep JSON.
+const (
+	maxInputFilters = 20
+	maxFilterDepth  = 32
+)
 
 // inputPathRE is a dotted path of plain keys.
 var inputPathRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$`)

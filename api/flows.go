@@ -1,10 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -14,14 +15,8 @@ import (
 	"github.com/flowd/flowd/scripting"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-
-func validName(kind, name string) error {
-	if !nameRE.MatchString(name) {
-		return invalid("%s name %q is not valid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit", kind, name)
-	}
-	return nil
-}
+// validName checks a name as the engine does for what flows store (engine.ValidName).
+func validName(kind, name string) error { return engine.ValidName(kind, name) }
 
 type listResponse[T any] struct {
 	Items      []T    `json:"items"`
@@ -72,6 +67,14 @@ func (s *Server) putFlow(c echo.Context) error {
 			return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
 		}
 		return err
+	}
+	// {secret: NAME} in code is data now, and a text no longer names a grant: refuse
+	// both rather than send a name where the author meant a value, or fail at run time.
+	var se *scripting.ScriptError
+	for _, check := range []func(string) error{scripting.CheckSecretReferences, scripting.CheckGrantReferences} {
+		if err := check(*req.Script); errors.As(err, &se) {
+			return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
+		}
 	}
 	cur, getErr := s.Store.GetFlow(c.Request().Context(), name)
 	maxRuntime := cur.MaxRuntime
@@ -170,13 +173,20 @@ func (s *Server) waitAndReply(c echo.Context, id string, wait time.Duration) err
 }
 
 // decodeJSON decodes the body strictly enough to give a useful message.
+// A body nested deeper than maxBodyDepth is refused (checkJSONDepth).
 func decodeJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
-	if err := dec.Decode(v); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return echo.ErrStatusRequestEntityTooLarge
-		}
+	raw, err := io.ReadAll(c.Request().Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return echo.ErrStatusRequestEntityTooLarge
+	}
+	if err != nil {
+		return invalid("the body could not be read: %v", err)
+	}
+	if err := checkJSONDepth("the body", raw, maxBodyDepth); err != nil {
+		return err
+	}
+	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(v); err != nil {
 		return invalid("the body is not valid JSON: %v", err)
 	}
 	return nil

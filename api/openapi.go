@@ -68,7 +68,8 @@ var apiOps = []apiOp{
 
 	{method: "GET", path: "/api/v1/clients", summary: "List API clients.", role: engine.RoleAdmin, status: 200, result: "ClientList"},
 	{method: "POST", path: "/api/v1/clients", summary: "Create an API client; its secret is in this answer only.", role: engine.RoleAdmin, body: "ClientCreate", status: 201, result: "ClientCreated"},
-	{method: "DELETE", path: "/api/v1/clients/:id", summary: "Delete an API client; its tokens stop working.", role: engine.RoleAdmin, status: 204},
+	{method: "DELETE", path: "/api/v1/clients/:id", summary: "Delete an API client; its tokens stop working, also once a client with the same id is created again.", role: engine.RoleAdmin, status: 204},
+	{method: "POST", path: "/api/v1/auth/signing-key/rotate", summary: "Replace the key that signs access tokens: every token issued before, this request's too, stops working at once in every API process; clients get new ones from /api/v1/auth/token.", role: engine.RoleAdmin, status: 204},
 
 	{method: "GET", path: "/api/v1/webhooks", summary: "List webhooks (never their keys).", role: engine.RoleEditor, status: 200, result: "WebhookList"},
 	{method: "GET", path: "/api/v1/webhooks/:name", summary: "One webhook (never its key).", role: engine.RoleEditor, status: 200, result: "Webhook"},

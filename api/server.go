@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Server struct {
 	WebhookWait time.Duration
 	// Metrics, when set, counts requests and serves GET /metrics.
 	Metrics *Metrics
+	// TrustedProxies may name the client in X-Forwarded-For (--trusted-proxies);
+	// empty: the client is the socket's peer (see ipExtractor).
+	TrustedProxies []netip.Prefix
 }
 
 // maxBody bounds request bodies: scripts are at most 512 KiB, inputs at most a few MB.
@@ -49,6 +53,9 @@ func (s *Server) Handler() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(s.Log)
+	e.IPExtractor = ipExtractor(s.TrustedProxies)
+	// Before routing, so that every response carries them, 404s and 414s included.
+	e.Pre(securityHeaders(), limitURL)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(maxBody))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
@@ -91,6 +98,7 @@ func (s *Server) Handler() *echo.Echo {
 	authed.GET("/clients", s.listClients, admin)
 	authed.POST("/clients", s.createClient, admin)
 	authed.DELETE("/clients/:id", s.deleteClient, admin)
+	authed.POST("/auth/signing-key/rotate", s.Auth.rotateSigningKey, admin)
 
 	// Anything else under /api is an unknown route, never the web UI.
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
@@ -119,6 +127,7 @@ func (s *Server) web() echo.HandlerFunc {
 	files := http.FileServerFS(s.Web)
 	return func(c echo.Context) error {
 		p := c.Request().URL.Path
+		c.Response().Header().Set(echo.HeaderContentSecurityPolicy, uiCSP)
 		if strings.HasPrefix(p, "/assets/") {
 			// Vite names assets by content hash: they never change.
 			c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")

@@ -193,9 +193,14 @@ func (s *Server) callWebhook(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
 	name := c.Param("name")
+	// A name no webhook can have is refused before any lookup or counting, so that
+	// what a caller without a key sends leaves nothing behind.
+	if validName("webhook", name) != nil {
+		return engine.Errorf(engine.ENotFound, "no webhook has this name: webhook names are 1-128 letters, digits, '_', '-' or '.'; check the URL")
+	}
 	// Wrong keys for one webhook name are limited per address like failed sign-ins,
 	// so that a key cannot be guessed; unknown and disabled webhooks count the same.
-	limitKey := "webhook " + name + " " + c.RealIP()
+	limitKey := failKey{addr: clientAddr(c), webhook: name}
 	if s.Auth != nil && s.Auth.limited(limitKey) {
 		return engine.Errorf(engine.ERateLimited, "too many webhook calls with a wrong key from this address; wait a minute and check the key")
 	}
@@ -253,7 +258,7 @@ func (s *Server) callWebhook(c echo.Context) error {
 	if !ended {
 		return accepted(c, exec)
 	}
-	return webhookReply(c, exec)
+	return s.webhookReply(c, name, exec)
 }
 
 // accepted answers 202 with where to follow a running execution.
@@ -312,8 +317,8 @@ func webhookInputs(req *http.Request) (map[string]any, error) {
 	}
 	if mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 		var v any
-		if json.Unmarshal(body, &v) == nil {
-			in["json"] = v // stays null when the body is not JSON after all
+		if checkJSONDepth("the body", body, maxBodyDepth) == nil && json.Unmarshal(body, &v) == nil {
+			in["json"] = v // stays null when the body is not JSON after all, or nested too deep
 		}
 	}
 	return in, nil
@@ -329,8 +334,10 @@ var hopHeaders = map[string]bool{"connection": true, "content-length": true, "tr
 // webhookReply answers with an ended execution: its outputs status_code, headers and
 // body when the flow set them, otherwise its outputs as JSON. A flow that failed
 // without setting status_code gets a 500 that names the execution but not the error,
-// which may hold details meant for the flow's authors only.
-func webhookReply(c echo.Context, exec engine.Execution) error {
+// which may hold details meant for the flow's authors only. The reply comes from the
+// web UI's origin, so what could act for that origin is not the flow's to set (see
+// replyHeaderAllowed and replyContentType); the server's security headers stay.
+func (s *Server) webhookReply(c echo.Context, name string, exec engine.Execution) error {
 	out := map[string]any{}
 	_ = json.Unmarshal(exec.Outputs, &out)
 	code, hasCode := out["status_code"]
@@ -347,23 +354,42 @@ func webhookReply(c echo.Context, exec engine.Execution) error {
 		}
 		status = int(n)
 	}
-	h := c.Response().Header()
 	if hasHeaders {
 		m, ok := hdrs.(map[string]any)
 		if !ok {
 			return webhookFailure(c, exec, "bad_reply", `the flow set headers to something other than an object like {"X-Name": "value"}`)
 		}
+		// Checked in full before any is set, so that a failure is not sent with a
+		// Content-Type the flow chose.
+		set := http.Header{}
+		var dropped []string
 		for k, v := range m {
 			val := fmt.Sprint(v)
-			if s, ok := v.(string); ok {
-				val = s
+			if str, ok := v.(string); ok {
+				val = str
 			}
 			if !headerNameRE.MatchString(k) || strings.ContainsAny(val, "\r\n\x00") {
 				return webhookFailure(c, exec, "bad_reply", fmt.Sprintf("the flow set header %q to a value that is not valid in HTTP", k))
 			}
-			if !hopHeaders[strings.ToLower(k)] {
-				h.Set(k, val)
+			switch lk := strings.ToLower(k); {
+			case hopHeaders[lk]:
+			case !replyHeaderAllowed(lk):
+				dropped = append(dropped, k)
+			default:
+				set.Set(k, val)
 			}
+		}
+		if ct := set.Get(echo.HeaderContentType); ct != "" && !replyContentType(ct) {
+			dropped = append(dropped, echo.HeaderContentType+": "+ct)
+			set.Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
+		}
+		if len(dropped) > 0 {
+			s.Log.Warn("a webhook's flow set reply headers that flowd does not send from the web UI's origin; they were left out (see docs/deployment-security.md)",
+				"webhook", name, "execution", exec.ID, "headers", dropped)
+		}
+		h := c.Response().Header()
+		for k, v := range set {
+			h[k] = v
 		}
 	}
 	if !hasBody {
@@ -380,8 +406,8 @@ func webhookReply(c echo.Context, exec engine.Execution) error {
 		}
 	}
 	// Blob keeps a Content-Type the flow set.
-	if s, ok := body.(string); ok {
-		return c.Blob(status, echo.MIMETextPlainCharsetUTF8, []byte(s))
+	if text, ok := body.(string); ok {
+		return c.Blob(status, echo.MIMETextPlainCharsetUTF8, []byte(text))
 	}
 	data, err := json.Marshal(body)
 	if err != nil {

@@ -63,6 +63,11 @@ func TestCompose(t *testing.T) {
 			}
 		}
 	}
+	// Rate limits take X-Forwarded-For only from proxies the operator names: the API
+	// passes the setting through and trusts none unless it is set.
+	if got := c.Services["flowd-api"].Environment["FLOWD_TRUSTED_PROXIES"]; got != "${FLOWD_TRUSTED_PROXIES:-}" {
+		t.Errorf("flowd-api: FLOWD_TRUSTED_PROXIES is %q, want ${FLOWD_TRUSTED_PROXIES:-} (no proxy trusted unless the operator sets one)", got)
+	}
 	if _, err := os.Stat("../Dockerfile"); err != nil {
 		t.Errorf("the services build from a Dockerfile: %v", err)
 	}

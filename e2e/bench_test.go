@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -35,6 +36,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/flowd/flowd/engine"
+	"github.com/flowd/flowd/internal/app"
 )
 
 const (
@@ -50,7 +54,10 @@ type benchEnv struct {
 	conns    atomic.Int64 // TCP connections the target accepted
 	flow     string
 	be       *backend
-	http     *http.Client // the benchmarks' own API client: enough idle connections for 20 in flight
+	// inproc is a second flowd on the same Temporal server whose worker runs scripts
+	// in process, without sandboxes: the "before" of the sandbox, in the same run.
+	inproc *backend
+	http   *http.Client // the benchmarks' own API client: enough idle connections for 20 in flight
 }
 
 var (
@@ -87,11 +94,21 @@ func setupBench(b *testing.B) *benchEnv {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 2 * maxInFlight
 		e.http = &http.Client{Transport: t, Timeout: 90 * time.Second}
-		st, body, err := e.do("PUT", "/api/v1/flows/"+e.flow, map[string]string{"script": benchScript})
-		if err == nil && st != 200 && st != 201 {
-			err = fmt.Errorf("save flow: HTTP %d: %s", st, body)
+		e.inproc, benchErr = startInProcess(e.be)
+		if benchErr != nil {
+			return
 		}
-		benchE, benchErr = e, err
+		for _, be := range []*backend{e.be, e.inproc} {
+			st, body, err := e.doOn(be, "PUT", "/api/v1/flows/"+e.flow, map[string]string{"script": benchScript})
+			if err == nil && st != 200 && st != 201 {
+				err = fmt.Errorf("save flow: HTTP %d: %s", st, body)
+			}
+			if err != nil {
+				benchErr = err
+				return
+			}
+		}
+		benchE = e
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -99,18 +116,45 @@ func setupBench(b *testing.B) *benchEnv {
 	return benchE
 }
 
+// startInProcess starts flowd with scripts run in its worker process (the design
+// before sandboxes) on be's Temporal server, with a database and task queue of its own.
+func startInProcess(be *backend) (*backend, error) {
+	dir, err := os.MkdirTemp("", "flowd-bench-inproc-")
+	if err != nil {
+		return nil, err
+	}
+	off := false
+	a, err := app.Start(context.Background(), app.Config{
+		Addr: "127.0.0.1:0", DataDir: dir, TemporalAddress: be.app.TemporalAddress, TaskQueue: "bench-inproc",
+		AdminClientID: adminID, AdminSecret: adminSecret, BlockPrivateNetworks: &off, Scripts: engine.InProcess{},
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the in-process flowd: %w", err)
+	}
+	c := &client{base: a.URL}
+	if err := c.login(adminID, adminSecret); err != nil {
+		return nil, err
+	}
+	return &backend{name: "inproc", app: a, api: c}, nil
+}
+
 // do sends one API request as the admin and returns the status and body.
 func (e *benchEnv) do(method, path string, in any) (int, []byte, error) {
+	return e.doOn(e.be, method, path, in)
+}
+
+func (e *benchEnv) doOn(be *backend, method, path string, in any) (int, []byte, error) {
 	raw, err := json.Marshal(in)
 	if err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequest(method, e.be.app.URL+path, bytes.NewReader(raw))
+	req, err := http.NewRequest(method, be.app.URL+path, bytes.NewReader(raw))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.be.api.token)
+	req.Header.Set("Authorization", "Bearer "+be.api.token)
 	resp, err := e.http.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -122,8 +166,8 @@ func (e *benchEnv) do(method, path string, in any) (int, []byte, error) {
 
 // runFlowd runs the flow with steps calls through POST .../executions?wait=60 and
 // checks that it ended ENDED_SUCCESS with every call answered 200.
-func (e *benchEnv) runFlowd(steps int) error {
-	st, body, err := e.do("POST", "/api/v1/flows/"+e.flow+"/executions?wait=60",
+func (e *benchEnv) runFlowd(be *backend, steps int) error {
+	st, body, err := e.doOn(be, "POST", "/api/v1/flows/"+e.flow+"/executions?wait=60",
 		map[string]any{"inputs": map[string]any{"url": e.target.URL, "steps": steps}})
 	if err != nil {
 		return err
@@ -322,9 +366,10 @@ func procStatusMB(field string) float64 {
 func runCase(b *testing.B, name, target string, steps, inFlight, perClient, rounds int) {
 	e := setupBench(b)
 	startPlainWorker(b, e)
-	fl := &side{name: "flowd", run: func() error { return e.runFlowd(steps) }}
+	fl := &side{name: "flowd", run: func() error { return e.runFlowd(e.be, steps) }}
+	ip := &side{name: "inproc", run: func() error { return e.runFlowd(e.inproc, steps) }}
 	pl := &side{name: "plain", run: func() error { return e.runPlain(steps) }}
-	for _, s := range []*side{fl, pl} {
+	for _, s := range []*side{fl, ip, pl} {
 		for range benchWarmup {
 			if err := s.run(); err != nil {
 				b.Fatalf("warmup %s: %v", s.name, err)
@@ -335,10 +380,7 @@ func runCase(b *testing.B, name, target string, steps, inFlight, perClient, roun
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for r := range rounds {
-			order := []*side{fl, pl}
-			if r%2 == 1 {
-				order = []*side{pl, fl}
-			}
+			order := [][]*side{{fl, ip, pl}, {pl, fl, ip}, {ip, pl, fl}}[r%3]
 			for _, s := range order {
 				if err := e.batch(s, inFlight, perClient); err != nil {
 					b.Fatal(err)
@@ -348,7 +390,7 @@ func runCase(b *testing.B, name, target string, steps, inFlight, perClient, roun
 	}
 	b.StopTimer()
 	rss, hwm := procStatusMB("VmRSS"), procStatusMB("VmHWM")
-	f, p := fl.f, pl.f
+	f, p, in := fl.f, pl.f, ip.f
 	b.ReportMetric(f.meanMs(), "ms/flow")
 	b.ReportMetric(f.pct(50), "p50_ms")
 	b.ReportMetric(f.pct(99), "p99_ms")
@@ -359,18 +401,24 @@ func runCase(b *testing.B, name, target string, steps, inFlight, perClient, roun
 	b.ReportMetric(p.perSec(), "plain_flows/s")
 	b.ReportMetric(f.meanMs()/p.meanMs(), "x_ms/flow")
 	b.ReportMetric(f.perSec()/p.perSec(), "x_flows/s")
+	b.ReportMetric(in.meanMs(), "inproc_ms/flow")
+	b.ReportMetric(in.pct(50), "inproc_p50_ms")
+	b.ReportMetric(in.perSec(), "inproc_flows/s")
+	b.ReportMetric(f.meanMs()/in.meanMs(), "x_sandbox_ms/flow")
 	b.ReportMetric(rss, "rss_MB")
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "== %s: %d-step flow, %d in flight, %d flowd + %d plain flows, alternating (target: %s)\n",
 		name, steps, inFlight, f.flows(), p.flows(), target)
 	fmt.Fprintf(&sb, "   %-6s %9s %9s %9s %9s %11s %9s\n", "", "ms/flow", "p50_ms", "p99_ms", "flows/s", "conns/flow", "req/flow")
-	for _, s := range []*side{fl, pl} {
+	for _, s := range []*side{fl, ip, pl} {
 		fmt.Fprintf(&sb, "   %-6s %9.1f %9.1f %9.1f %9.1f %11.2f %9.1f\n", s.name, s.f.meanMs(), s.f.pct(50), s.f.pct(99), s.f.perSec(),
 			float64(s.f.conns)/float64(s.f.flows()), float64(s.f.requests)/float64(s.f.flows()))
 	}
 	fmt.Fprintf(&sb, "   %-6s %8.2fx %8.2fx %8.2fx %8.2fx   (flowd / plain)\n", "ratio",
 		f.meanMs()/p.meanMs(), f.pct(50)/p.pct(50), f.pct(99)/p.pct(99), f.perSec()/p.perSec())
+	fmt.Fprintf(&sb, "   %-6s %8.2fx %8.2fx %8.2fx %8.2fx   (flowd / inproc: what the script sandboxes cost)\n", "ratio",
+		f.meanMs()/in.meanMs(), f.pct(50)/in.pct(50), f.pct(99)/in.pct(99), f.perSec()/in.perSec())
 	fmt.Fprintf(&sb, "   process RSS %.0f MB, peak %.0f MB (flowd, embedded Temporal, plain worker and test client share the process)", rss, hwm)
 	b.Log(sb.String())
 }

@@ -223,7 +223,7 @@ func TestSavedConnectorWithSecret(t *testing.T) {
 		}
 		out, _ := json.Marshal(e.Outputs)
 		// The server saw the credential and echoed it; the flow sees it redacted.
-		for _, want := range []string{`"ok":true`, `"extra":"override"`, `"path":"/invoices"`, `[redacted:` + secret + `]`, `"name":"` + conn + `"`, `"password":{"secret":"` + secret + `"}`} {
+		for _, want := range []string{`"ok":true`, `"extra":"override"`, `"path":"/invoices"`, `[redacted]`, `"name":"` + conn + `"`, `"password":{"secret":"` + secret + `"}`} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("outputs lack %s: %s", want, out)
 			}
@@ -240,12 +240,12 @@ func TestSavedConnectorWithSecret(t *testing.T) {
 			srv := credServer(t, func() string { return "Bearer " + token })
 			f := unique("inline_bearer")
 			pushFlow(t, b.api, f, `function handler(system, inputs) {
-  const c = this.connect({connector_type: 'REST', url: inputs.url, authentication_method: 'bearer', token: {secret: inputs.tok}});
+  const c = this.connect({connector_type: 'REST', url: inputs.url, authentication_method: 'bearer', token: system.secret('`+tokName+`')});
   this.log(JSON.stringify(c.get('output_value')));
   return c.get('output_value').json;
 }`)
 			e := runFlow(t, b.api, f, map[string]any{"url": srv.URL + "/me", "tok": tokName})
-			if e.Status != "ENDED_SUCCESS" || e.Outputs["authorization"] != "Bearer [redacted:"+tokName+"]" {
+			if e.Status != "ENDED_SUCCESS" || e.Outputs["authorization"] != "Bearer [redacted]" {
 				t.Fatalf("ended %s %s: %v", e.Status, e.StatusMessage, e.Outputs)
 			}
 			assertNoSecret(t, b, e.ID, secretForms("", token)...)
@@ -365,14 +365,14 @@ func TestGrantClientCredentials(t *testing.T) {
 		}
 
 		flow := unique("oauth_flow")
-		pushFlow(t, b.api, flow, `function handler(system, inputs) {
+		pushFlow(t, b.api, flow, fmt.Sprintf(`function handler(system, inputs) {
   const got = [];
   for (let i = 0; i < 2; i++) {
-    const c = this.connect({connector_type: 'REST', url: inputs.url + '/items/' + i, authentication_method: 'oauth2', grant: inputs.grant});
+    const c = this.connect({connector_type: 'REST', url: inputs.url + '/items/' + i, authentication_method: 'oauth2', grant: system.grant(%q)});
     got.push(c.get('output_value').json.path);
   }
   return {paths: got};
-}`)
+}`, grant))
 		t.Run("ErrMissingSecret", func(t *testing.T) {
 			e := runFlow(t, b.api, flow, map[string]any{"url": api.URL, "grant": grant})
 			if e.Status != "ENDED_ERROR" || !strings.Contains(e.StatusMessage, `secret "`+secretName+`" does not exist`) {

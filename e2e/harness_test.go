@@ -14,18 +14,22 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flowd/flowd/internal/app"
+	"github.com/flowd/flowd/sandbox"
 )
 
 const (
-	adminID     = "e2e-admin"
-	adminSecret = "e2e-admin-secret-0123456789"
+	testSecretKey = "ZTJlLWZpeGVkLXNlY3JldC1rZXktMDEyMzQ1Njc4OWE=" // base64 of 32 bytes
+	adminID       = "e2e-admin"
+	adminSecret   = "e2e-admin-secret-0123456789"
 )
 
 // backend is one running flowd the tests talk to over HTTP.
@@ -38,6 +42,9 @@ type backend struct {
 var backends []*backend
 
 func TestMain(m *testing.M) {
+	if sandbox.IsChild() {
+		sandbox.ServeChild() // this test binary started as a script sandbox
+	}
 	if os.Getenv("FLOWD_E2E_SERVE") != "" {
 		os.Exit(serveChild())
 	}
@@ -61,6 +68,16 @@ func runWithBackends(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	// Scripts run in the small flowd-sandbox program, as in production; the process
+	// tests (serveChild) find it through the environment.
+	sandboxBin, err := buildSandbox(dir)
+	if err != nil {
+		return 0, err
+	}
+	os.Setenv("FLOWD_SANDBOX_BINARY", sandboxBin)
+	// One secrets key for every flowd of the tests, so that a PostgreSQL database
+	// reused across runs, or shared with the process tests, opens what it sealed.
+	os.Setenv("FLOWD_SECRET_KEY", testSecretKey)
 
 	type want struct{ name, dbURL string }
 	wants := []want{{"sqlite", ""}}
@@ -71,6 +88,7 @@ func runWithBackends(m *testing.M) (int, error) {
 		a, err := app.Start(ctx, app.Config{
 			Addr: "127.0.0.1:0", DataDir: dir + "/" + w.name, DatabaseURL: w.dbURL, TemporalPort: 0,
 			TaskQueue: "e2e-" + w.name, AdminClientID: adminID, AdminSecret: adminSecret, Log: log.With("backend", w.name),
+			SandboxBinary: sandboxBin, SecretKey: testSecretKey,
 		})
 		if err != nil {
 			return 0, fmt.Errorf("start flowd on %s: %w", w.name, err)
@@ -83,6 +101,16 @@ func runWithBackends(m *testing.M) (int, error) {
 		backends = append(backends, &backend{name: w.name, app: a, api: c})
 	}
 	return m.Run(), nil
+}
+
+// buildSandbox builds cmd/flowd-sandbox into dir.
+func buildSandbox(dir string) (string, error) {
+	bin := filepath.Join(dir, "flowd-sandbox")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/flowd/flowd/cmd/flowd-sandbox").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build flowd-sandbox: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // each runs f as a subtest on every backend.
@@ -104,6 +132,7 @@ func serveChild() int {
 	a, err := app.Start(ctx, app.Config{
 		Addr: os.Getenv("FLOWD_ADDR"), DataDir: os.Getenv("FLOWD_DATA_DIR"), DatabaseURL: os.Getenv("FLOWD_DATABASE_URL"),
 		TemporalPort: port, TaskQueue: "e2e-child", AdminClientID: adminID, AdminSecret: adminSecret, Log: log,
+		SandboxBinary: os.Getenv("FLOWD_SANDBOX_BINARY"), SecretKey: os.Getenv("FLOWD_SECRET_KEY"), TrustedProxies: strings.Split(os.Getenv("FLOWD_TRUSTED_PROXIES"), ","),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child flowd:", err)

@@ -240,27 +240,34 @@ func TestRESTAuthMethods(t *testing.T) {
 	each(t, func(t *testing.T, b *backend) {
 		n := a.setUp(t, b)
 		flow := unique("auth_methods")
-		pushFlow(t, b.api, flow, `function handler(system, inputs) {
-  const c = this.connect(Object.assign({connector_type: 'REST'}, inputs.call));
+		// The code names the secrets and grants; a call's "$role" picks one of them.
+		pushFlow(t, b.api, flow, fmt.Sprintf(`function handler(system, inputs) {
+  const secrets = {password: system.secret(%q), bearer: system.secret(%q), api_key: system.secret(%q),
+    cc: system.grant(%q), jwt: system.grant(%q)};
+  const call = Object.assign({connector_type: 'REST'}, inputs.call);
+  const pick = (v) => typeof v === 'string' && v[0] === '$' ? secrets[v.slice(1)] : v;
+  for (const k of ['password', 'token', 'api_key', 'grant']) { call[k] = pick(call[k]); }
+  if (call.auth_json) { call.auth_json.password = pick(call.auth_json.password); }
+  const c = this.connect(call);
   const out = c.get('output_value');
   this.log('answer', JSON.stringify(out), c.get('status'));
   return {json: out.json, execution_id: out.execution_id, child: c.get('id'), message: out.message};
-}`)
-		ref := func(role string) map[string]string { return map[string]string{"secret": n[role]} }
+}`, n["password"], n["bearer"], n["api_key"], n["cc"], n["jwt"]))
+		ref := func(role string) string { return "$" + role }
 		tests := []struct {
 			name      string
 			call      map[string]any
 			redacted  string // what the echoed credential shows (in part: Basic shows the base64 of "user:" around it)
 			grantReqs func() int32
 		}{
-			{"basic", map[string]any{"url": a.URL + "/basic", "authentication_method": "basic", "username": a.user, "password": ref("password")}, "[redacted:" + n["password"] + "]", nil},
-			{"bearer", map[string]any{"url": a.URL + "/bearer", "authentication_method": "bearer", "token": ref("bearer")}, "Bearer [redacted:" + n["bearer"] + "]", nil},
-			{"api_key header", map[string]any{"url": a.URL + "/key-header", "authentication_method": "api_key", "api_key": ref("api_key")}, "[redacted:" + n["api_key"] + "]", nil},
-			{"api_key query", map[string]any{"url": a.URL + "/key-query", "authentication_method": "api_key", "api_key": ref("api_key"), "api_key_in": "query", "api_key_name": "apikey"}, "apikey=[redacted:" + n["api_key"] + "]", nil},
+			{"basic", map[string]any{"url": a.URL + "/basic", "authentication_method": "basic", "username": a.user, "password": ref("password")}, "[redacted]", nil},
+			{"bearer", map[string]any{"url": a.URL + "/bearer", "authentication_method": "bearer", "token": ref("bearer")}, "Bearer [redacted]", nil},
+			{"api_key header", map[string]any{"url": a.URL + "/key-header", "authentication_method": "api_key", "api_key": ref("api_key")}, "[redacted]", nil},
+			{"api_key query", map[string]any{"url": a.URL + "/key-query", "authentication_method": "api_key", "api_key": ref("api_key"), "api_key_in": "query", "api_key_name": "apikey"}, "apikey=[redacted]", nil},
 			{"custom", map[string]any{"url": a.URL + "/custom", "authentication_method": "custom", "auth_url": a.URL + "/login", "auth_headers": map[string]any{"X-Client": "flowd"},
-				"auth_json": map[string]any{"username": a.user, "password": ref("password")}, "token_path": "data.token"}, "Bearer [redacted:custom auth token]", nil},
-			{"oauth2 client_credentials", map[string]any{"url": a.URL + "/oauth2", "authentication_method": "oauth2", "grant": n["cc"]}, "Bearer [redacted:token of grant " + n["cc"] + "]", a.ccRequests.Load},
-			{"oauth2 jwt_assertion", map[string]any{"url": a.URL + "/jwt", "authentication_method": "oauth2", "grant": n["jwt"]}, "Bearer [redacted:token of grant " + n["jwt"] + "]", a.jwtRequests.Load},
+				"auth_json": map[string]any{"username": a.user, "password": ref("password")}, "token_path": "data.token"}, "Bearer [redacted]", nil},
+			{"oauth2 client_credentials", map[string]any{"url": a.URL + "/oauth2", "authentication_method": "oauth2", "grant": ref("cc")}, "Bearer [redacted]", a.ccRequests.Load},
+			{"oauth2 jwt_assertion", map[string]any{"url": a.URL + "/jwt", "authentication_method": "oauth2", "grant": ref("jwt")}, "Bearer [redacted]", a.jwtRequests.Load},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -409,10 +416,14 @@ func TestRESTExamples(t *testing.T) {
 	each(t, func(t *testing.T, b *backend) {
 		n := a.setUp(t, b)
 		t.Run("oauth_pages", func(t *testing.T) {
+			// The example names its grant in its code and reads its URL from a setting.
+			b.api.must(t, "PUT", "/api/v1/grants/resource_api", map[string]any{"type": "client_credentials", "token_url": a.URL + "/oauth/token",
+				"client_id": "flowd", "client_secret": map[string]string{"secret": n["client_secret"]}, "scope": "read", "auth_style": "body"}, nil, 200, 201)
+			b.api.must(t, "PUT", "/api/v1/settings/resource_api", map[string]any{"value": map[string]any{"url": a.URL + "/api/v1/items"}}, nil, 200)
 			before := a.ccRequests.Load()
 			flow := pushExampleUnique(t, b, "oauth_pages")
 			for range 2 {
-				e := runFlow(t, b.api, flow, map[string]any{"url": a.URL + "/api/v1/items", "grant": n["cc"]})
+				e := runFlow(t, b.api, flow, nil)
 				if e.Status != "ENDED_SUCCESS" || e.Outputs["count"] != float64(5) || e.Outputs["pages"] != float64(3) {
 					t.Fatalf("ended %s %s: %v", e.Status, e.StatusMessage, e.Outputs)
 				}
@@ -423,8 +434,11 @@ func TestRESTExamples(t *testing.T) {
 			}
 		})
 		t.Run("netsuite_jwt", func(t *testing.T) {
+			b.api.must(t, "PUT", "/api/v1/grants/netsuite", map[string]any{"type": "jwt_assertion", "token_url": a.URL + "/services/rest/auth/oauth2/v1/token",
+				"client_id": "ns-client", "private_key": map[string]string{"secret": n["private_key"]}, "kid": "cert-1", "alg": "ES256", "scope": "rest_webservices"}, nil, 200, 201)
+			b.api.must(t, "PUT", "/api/v1/settings/netsuite", map[string]any{"value": map[string]any{"url": a.URL}}, nil, 200)
 			flow := pushExampleUnique(t, b, "netsuite_jwt")
-			e := runFlow(t, b.api, flow, map[string]any{"url": a.URL, "grant": n["jwt"], "accounts": []map[string]string{{"id": "42", "name": "Cash"}, {"id": "43", "name": "Bank"}}})
+			e := runFlow(t, b.api, flow, map[string]any{"accounts": []map[string]string{{"id": "42", "name": "Cash"}, {"id": "43", "name": "Bank"}}})
 			if e.Status != "ENDED_SUCCESS" || fmt.Sprint(e.Outputs["results"]) != "[map[account_id:42 status_code:204] map[account_id:43 status_code:204]]" {
 				t.Fatalf("ended %s %s: %v", e.Status, e.StatusMessage, e.Outputs)
 			}
@@ -432,7 +446,10 @@ func TestRESTExamples(t *testing.T) {
 		})
 		t.Run("custom_auth", func(t *testing.T) {
 			flow := pushExampleUnique(t, b, "custom_auth")
-			e := runFlow(t, b.api, flow, map[string]any{"auth_url": a.URL + "/login", "url": a.URL + "/get-data", "username": a.user, "password_secret": n["password"]})
+			// The example names its secret and reads its URLs from a setting.
+			putSecret(t, b.api, "feed_password", a.password)
+			b.api.must(t, "PUT", "/api/v1/settings/feed_api", map[string]any{"value": map[string]any{"auth_url": a.URL + "/login", "url": a.URL + "/get-data", "username": a.user}}, nil, 200)
+			e := runFlow(t, b.api, flow, nil)
 			if e.Status != "ENDED_SUCCESS" || e.Outputs["records"] != float64(3) {
 				t.Fatalf("ended %s %s: %v", e.Status, e.StatusMessage, e.Outputs)
 			}

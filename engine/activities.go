@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/flowd/flowd/scripting"
 )
 
 // Connector runs one call of a connector type (connectors/rest for "REST"). It returns
@@ -105,6 +107,15 @@ type ConnectInput struct {
 	At            time.Time       `json:"at"`
 	Logs          []LogLine       `json:"logs,omitempty"`           // the parent's lines so far
 	ParentOutputs json.RawMessage `json:"parent_outputs,omitempty"` // set_output so far
+
+	// Secrets are the places of the script's system.secret handles in Inputs.
+	Secrets []scripting.SecretRef `json:"secrets,omitempty"`
+
+	// InlineBytes, when set, is the largest result returned whole; a larger one is
+	// returned Stored, and the workflow reads it back with Fetch (engine/tasks.go).
+	InlineBytes int `json:"inline_bytes,omitempty"`
+	// Fetch asks for the stored result of the ended connection ChildID; nothing runs.
+	Fetch bool `json:"fetch,omitempty"`
 }
 
 // ConnectResult is the ended CONNECTION execution as the script sees it.
@@ -116,6 +127,10 @@ type ConnectResult struct {
 	Outputs    map[string]any `json:"outputs"`
 	EndedAt    time.Time      `json:"ended_at"`
 	InputError string         `json:"input_error,omitempty"`
+	// Stored is set when the result was larger than the call's InlineBytes: Inputs
+	// and Outputs are left out, and Size is the whole result's size as JSON.
+	Stored bool `json:"stored,omitempty"`
+	Size   int  `json:"size,omitempty"`
 }
 
 // maxOutputBytes keeps a connection's outputs well under Temporal's 2 MB payload
@@ -129,10 +144,17 @@ const maxOutputBytes = 1 << 20
 // error: the connector has done its own retries. Only a store failure is an error, and
 // Temporal retries the activity; the child's id makes that retry create no second row.
 func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResult, error) {
+	if in.Fetch {
+		prev, err := a.Store.GetExecution(ctx, in.ChildID)
+		if err != nil {
+			return ConnectResult{}, err
+		}
+		return storedResult(prev)
+	}
 	// Secrets are resolved here and nowhere else: in.Inputs, the recorded rows and
 	// the result (which goes into the workflow history) hold references and
 	// redacted text only.
-	call, err := a.Resolver.Prepare(ctx, in.Connector, in.Inputs)
+	call, err := a.Resolver.Prepare(ctx, in.Connector, in.Inputs, in.Secrets)
 	if ErrorCode(err) == EUnprocessable {
 		return ConnectResult{InputError: err.Error()}, a.FlushParent(ctx, in)
 	} else if err != nil {
@@ -144,6 +166,13 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 	if !ok {
 		typ, _ := call.Inputs["connector_type"].(string)
 		return ConnectResult{InputError: fmt.Sprintf("unknown connector_type %q; use one of: %s", typ, strings.Join(a.connectorTypes(), ", "))}, a.FlushParent(ctx, in)
+	}
+	// dst names a stored file: checked before the request is sent, as the store
+	// would refuse the name only after the call.
+	if dst, ok := call.Inputs["dst"].(string); ok && dst != "" {
+		if err := ValidName("file", dst); err != nil {
+			return ConnectResult{InputError: "input dst: " + ErrorMessage(err)}, a.FlushParent(ctx, in)
+		}
 	}
 	name := call.Name
 	rawInputs, _ := json.Marshal(inputs)
@@ -167,14 +196,12 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 			return ConnectResult{}, err
 		}
 		if prev.Status.Ended() {
-			res := ConnectResult{Name: prev.Name, Status: prev.Status, Message: prev.StatusMessage, Inputs: inputs}
-			if prev.EndedAt != nil {
-				res.EndedAt = *prev.EndedAt
+			res, err := storedResult(prev)
+			if err != nil {
+				return ConnectResult{}, err
 			}
-			if err := json.Unmarshal(prev.Outputs, &res.Outputs); err != nil {
-				return ConnectResult{}, fmt.Errorf("read the stored outputs of connection %s: %w", in.ChildID, err)
-			}
-			return res, nil
+			res.Inputs = inputs
+			return inline(res, in.InlineBytes), nil
 		}
 	}
 
@@ -204,7 +231,38 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 	if err := a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ChildID, Status: res.Status, StatusMessage: &msg, Outputs: rawOut, EndedAt: &ended}}}); err != nil {
 		return ConnectResult{}, err
 	}
+	return inline(res, in.InlineBytes), nil
+}
+
+// storedResult is the result of an ended connection as its row records it.
+func storedResult(prev Execution) (ConnectResult, error) {
+	res := ConnectResult{Name: prev.Name, Status: prev.Status, Message: prev.StatusMessage}
+	if prev.EndedAt != nil {
+		res.EndedAt = *prev.EndedAt
+	}
+	if err := json.Unmarshal(prev.Outputs, &res.Outputs); err != nil {
+		return ConnectResult{}, fmt.Errorf("read the stored outputs of connection %s: %w", prev.ID, err)
+	}
+	if len(prev.Inputs) > 0 {
+		if err := json.Unmarshal(prev.Inputs, &res.Inputs); err != nil {
+			return ConnectResult{}, fmt.Errorf("read the stored inputs of connection %s: %w", prev.ID, err)
+		}
+	}
 	return res, nil
+}
+
+// inline returns res whole when it is at most limit bytes as JSON (or limit is 0),
+// else without its inputs and outputs, marked Stored: the workflow reads those back
+// in a workflow task of their own.
+func inline(res ConnectResult, limit int) ConnectResult {
+	if limit <= 0 {
+		return res
+	}
+	raw, err := json.Marshal(res)
+	if err != nil || len(raw) <= limit {
+		return res
+	}
+	return ConnectResult{Name: res.Name, Status: res.Status, Message: res.Message, EndedAt: res.EndedAt, Stored: true, Size: len(raw)}
 }
 
 // FlushParent records the parent's pending log lines when no child is created.

@@ -35,29 +35,24 @@ const DefaultMaxParallel = 20
 const DefaultMaxHistory = 40000
 
 // nextChild checks that another child may start (history, size of its inputs), waits
-// for room among the running children and counts it.
-func (h *flowHost) nextChild(inputs map[string]any, what, hint string) error {
-	if err := h.checkHistory(); err != nil {
-		return err
+// for room among the running children and counts it. It returns the size of the
+// inputs as JSON.
+func (h *flowHost) nextChild(inputs map[string]any, what, hint string) (int, error) {
+	if err := h.checkChildren(); err != nil {
+		return 0, err
 	}
-	if raw, err := json.Marshal(inputs); err != nil || len(raw) > MaxInputBytes {
-		return inputError(fmt.Sprintf("%s are too large (%d bytes as JSON, limit %d): %s", what, len(raw), MaxInputBytes, hint))
+	raw, err := json.Marshal(inputs)
+	if err != nil || len(raw) > MaxInputBytes {
+		return 0, inputError(fmt.Sprintf("%s are too large (%d bytes as JSON, limit %d): %s", what, len(raw), MaxInputBytes, hint))
 	}
 	h.makeRoom()
+	if h.smallTasks() {
+		if err := h.checkHistory(); err != nil {
+			return 0, err // the children waited for may have filled it
+		}
+	}
 	h.children++
-	return nil
-}
-
-// checkHistory refuses to grow a history that is close to Temporal's limit.
-func (h *flowHost) checkHistory() error {
-	limit := h.in.MaxHistory
-	if limit <= 0 {
-		limit = DefaultMaxHistory
-	}
-	if n := workflow.GetInfo(h.ctx).GetCurrentHistoryLength(); n >= limit {
-		return inputError(fmt.Sprintf("this execution has recorded %d events, close to Temporal's history limit: do the work in batches in child flows (this.flow), each with fewer calls", n))
-	}
-	return nil
+	return len(raw), nil
 }
 
 // pending is a started child; Wait gives its ended state once.
@@ -121,7 +116,7 @@ func inputError(msg string) error { return &scripting.InputError{Message: msg} }
 
 // Connect starts a connector call as a local activity.
 func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {
-	if err := h.nextChild(req.Inputs, "the connector's inputs", "send large bodies from a stored file"); err != nil {
+	if _, err := h.nextChild(req.Inputs, "the connector's inputs", "send large bodies from a stored file"); err != nil {
 		return nil, err
 	}
 	in := ConnectInput{
@@ -130,6 +125,7 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 		ChildID:   childID(h.in.ExecutionID, h.children),
 		Connector: req.Name,
 		Inputs:    req.Inputs,
+		Secrets:   req.Secrets,
 		At:        h.now,
 		Logs:      h.takeLogs(),
 	}
@@ -149,17 +145,25 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 		_ = workflow.Sleep(ctx, time.Millisecond)
 		h.unsent = false
 	}
+	h.room(ctx, 0)
+	if h.smallTasks() {
+		in.InlineBytes = h.inlineBytes()
+	}
 	fut := workflow.ExecuteLocalActivity(ctx, activityConnect, in)
 	p := &pending{id: in.ChildID, name: name, h: h}
 	p.wait = func() (scripting.Child, error) {
-		var res ConnectResult
-		if err := fut.Get(ctx, &res); err != nil {
+		res, err := h.connectResult(ctx, fut, in.ChildID)
+		if err != nil {
 			if ctx.Err() != nil {
 				// Cancelled while the call ran: the connection ends cancelled too.
 				dctx, _ := workflow.NewDisconnectedContext(ctx)
 				fin := FinishInput{ExecutionID: in.ChildID, Status: StatusEndedCancelled, Message: "cancelled with its parent", Outputs: json.RawMessage("{}"), At: workflow.Now(dctx).UTC()}
 				_ = workflow.ExecuteLocalActivity(dctx, activityFinish, fin).Get(dctx, nil)
 				return scripting.Child{}, scripting.ErrCancelled
+			}
+			var ie *scripting.InputError
+			if errors.As(err, &ie) {
+				return scripting.Child{}, err
 			}
 			return scripting.Child{}, fmt.Errorf("the connection could not be run or recorded (%v); try again later", err)
 		}
@@ -176,7 +180,8 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 
 // Flow starts another flow as a child workflow, after recording its FLOW execution.
 func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
-	if err := h.nextChild(req.Inputs, "the child's inputs", "pass large data as a file and its name as an input"); err != nil {
+	size, err := h.nextChild(req.Inputs, "the child's inputs", "pass large data as a file and its name as an input")
+	if err != nil {
 		return nil, err
 	}
 	id := childID(h.in.ExecutionID, h.children)
@@ -184,15 +189,20 @@ func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
 	prepIn := PrepareFlowInput{ParentID: h.in.ExecutionID, RootID: h.in.RootID, ChildID: id, Flow: req.Name,
 		Inputs: req.Inputs, At: h.now, Logs: h.takeLogs()}
 	var prep PrepareFlowResult
+	h.room(ctx, 0)
 	if err := workflow.ExecuteLocalActivity(ctx, activityPrepareFlow, prepIn).Get(ctx, &prep); err != nil {
 		if ctx.Err() != nil {
 			return nil, scripting.ErrCancelled
 		}
 		return nil, fmt.Errorf("the child flow could not be recorded (%v); try again later", err)
 	}
+	h.spent(len(prep.Script) + len(prep.Error))
 	if prep.Error != "" {
 		return nil, inputError(prep.Error)
 	}
+	// The child's start carries its script and inputs in this task's commands.
+	h.room(ctx, len(prep.Script)+size)
+	h.spent(len(prep.Script) + size)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:          id,
 		TaskQueue:           workflow.GetInfo(ctx).TaskQueueName,
@@ -256,6 +266,9 @@ func (h *flowHost) Message(req scripting.MessageRequest) (any, error) {
 	if h.ctx.Err() != nil {
 		return nil, scripting.ErrCancelled
 	}
+	if err := h.checkHistory(); err != nil {
+		return nil, err
+	}
 	h.messages++
 	msg, err := json.Marshal(PendingMessage{ID: h.messages, Subject: req.Subject, Body: req.Body, Fields: req.Fields, Timeout: req.Timeout.Seconds()})
 	if err != nil {
@@ -317,11 +330,16 @@ type SaveStateInput struct {
 }
 
 func (h *flowHost) state(activity string, in any) (StateResult, error) {
+	if err := h.checkHistory(); err != nil {
+		return StateResult{}, err
+	}
 	ctx := h.actCtx()
 	var res StateResult
+	h.room(ctx, 0)
 	if err := workflow.ExecuteLocalActivity(ctx, activity, in).Get(ctx, &res); err != nil {
 		return res, errors.New(activityMessage(err))
 	}
+	h.spent(len(res.Value) + len(res.Content)*4/3)
 	return res, nil
 }
 

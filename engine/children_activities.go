@@ -100,6 +100,9 @@ func (a *Activities) SaveSetting(ctx context.Context, in SaveStateInput) (StateR
 	if err != nil {
 		return StateResult{}, err
 	}
+	if err := ValidName("setting", in.Name); err != nil {
+		return StateResult{}, temporal.NewNonRetryableApplicationError(ErrorMessage(err), "invalid", nil)
+	}
 	_, err = st.SaveSetting(ctx, in.Name, in.Value)
 	return StateResult{Found: true}, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/flowd/flowd/connectors/rest"
 	"github.com/flowd/flowd/secrets"
@@ -21,8 +20,9 @@ const inlineBodyBytes = 768 << 10
 func largeBodyFile(id string) string { return "response-" + id }
 
 // callFiles are the stored files one connector call reads (multipart file parts)
-// and writes (dst, large bodies), through the StateStore. Text it writes has the
-// call's secrets redacted, as everything else the call leaves behind.
+// and writes (dst, large bodies), through the StateStore. What it writes has the
+// call's secrets redacted, as everything else the call leaves behind: a viewer
+// may read stored files (GET /api/v1/files/NAME) and a script may pass them on.
 type callFiles struct {
 	state StateStore
 	red   *secrets.Redactor
@@ -42,13 +42,11 @@ func (f callFiles) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	return file.Content, nil
 }
 
-// WriteFile stores data as file name, redacted when it is text, and returns the
-// store's error (too large, say) with its message.
+// WriteFile stores data as file name with the call's secrets redacted, binary
+// data too (a secret's bytes inside a binary body are replaced, which changes
+// the file), and returns the store's error (too large, say) with its message.
 func (f callFiles) WriteFile(ctx context.Context, name string, data []byte) error {
-	if f.red != nil && utf8.Valid(data) {
-		data = []byte(f.red.String(string(data)))
-	}
-	if _, err := f.state.SaveFile(ctx, name, data); err != nil {
+	if _, err := f.state.SaveFile(ctx, name, f.red.Bytes(data)); err != nil {
 		if ErrorCode(err) != EInternal {
 			return errors.New(ErrorMessage(err))
 		}
@@ -57,15 +55,21 @@ func (f callFiles) WriteFile(ctx context.Context, name string, data []byte) erro
 	return nil
 }
 
+// withSecrets returns ctx with red as the connector's CallOptions.Redactor, for
+// a call that stores no files (a saved connector's test).
+func withSecrets(ctx context.Context, red *secrets.Redactor) context.Context {
+	return rest.WithCallOptions(ctx, rest.CallOptions{Redactor: red})
+}
+
 // callContext returns ctx with the connector options of connection execution id:
-// stored files (when this worker has a StateStore) and where a large body goes.
+// the call's secrets, so that the connector redacts response bodies before it
+// cuts excerpts of them, and (when this worker has a StateStore) stored files
+// and where a large body goes.
 func (a *Activities) callContext(ctx context.Context, id string, red *secrets.Redactor) context.Context {
-	if a.State == nil {
-		return ctx
+	opts := rest.CallOptions{Redactor: red}
+	if a.State != nil {
+		opts.Files = callFiles{state: a.State, red: red}
+		opts.LargeBodyFile, opts.InlineBodyBytes = largeBodyFile(id), inlineBodyBytes
 	}
-	return rest.WithCallOptions(ctx, rest.CallOptions{
-		Files:           callFiles{state: a.State, red: red},
-		LargeBodyFile:   largeBodyFile(id),
-		InlineBodyBytes: inlineBodyBytes,
-	})
+	return rest.WithCallOptions(ctx, opts)
 }

@@ -160,20 +160,21 @@ func (e *Engine) taskQueue() string {
 
 // NewWorker returns a Temporal worker for flowd's task queue with the flow workflow and
 // the activities registered.
-func NewWorker(c client.Client, taskQueue string, acts *Activities) worker.Worker {
+func NewWorker(c client.Client, taskQueue string, acts *Activities, scripts ScriptRunner) worker.Worker {
 	if taskQueue == "" {
 		taskQueue = DefaultTaskQueue
 	}
-	// A script step is bounded by the scripting CPU budget and a 3 s wall limit; the
-	// deadlock detector (1 s by default) must not fire first and fail the task forever.
-	w := worker.New(c, taskQueue, worker.Options{DeadlockDetectionTimeout: 5 * time.Second})
-	Register(w, acts)
+	// A script step is bounded by its CPU budget and the sandbox's 4 s wall limit
+	// (sandbox.DefaultWallLimit); the deadlock detector (1 s by default) must not fire
+	// first and fail the task forever.
+	w := worker.New(c, taskQueue, worker.Options{DeadlockDetectionTimeout: 8 * time.Second})
+	Register(w, acts, scripts)
 	return w
 }
 
 // Register registers the workflow and activities on a worker.
-func Register(w worker.Registry, acts *Activities) {
-	w.RegisterWorkflowWithOptions(FlowWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+func Register(w worker.Registry, acts *Activities, scripts ScriptRunner) {
+	w.RegisterWorkflowWithOptions(FlowWorkflow(scripts), workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterActivityWithOptions(acts.Begin, activity.RegisterOptions{Name: activityBegin})
 	w.RegisterActivityWithOptions(acts.Connect, activity.RegisterOptions{Name: activityConnect})
 	w.RegisterActivityWithOptions(acts.Finish, activity.RegisterOptions{Name: activityFinish})
@@ -191,7 +192,7 @@ func Register(w worker.Registry, acts *Activities) {
 // recorded histories against the current code (a determinism test).
 func NewReplayer() worker.WorkflowReplayer {
 	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(FlowWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	r.RegisterWorkflowWithOptions(FlowWorkflow(InProcess{}), workflow.RegisterOptions{Name: WorkflowName})
 	return r
 }
 

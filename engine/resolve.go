@@ -8,16 +8,20 @@ import (
 	"net"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flowd/flowd/connectors/oauth"
+	"github.com/flowd/flowd/scripting"
 	"github.com/flowd/flowd/secrets"
 )
 
 // Resolver turns a flow's connect call into what the connector runs: a saved
-// connector's inputs merged with the call's overrides, and secret references
-// {"secret": "NAME"} replaced by their values. It also stores secrets sealed,
+// connector's inputs merged with the call's overrides, and the secrets named by
+// the saved connector ({"secret": "NAME"}) or by the flow's code (system.secret
+// handles) replaced by their values, and the OAuth2 grant named by either
+// (system.grant); see Prepare for why nothing else can name one. It also stores secrets sealed,
 // resolves saved OAuth2 grants for the REST connector, and computes and tests a
 // saved connector's state. Secret values exist only inside the process that runs
 // the call: never in workflow inputs or results, which hold references and
@@ -62,14 +66,23 @@ func callConnector(ctx context.Context, conn Connector, inputs map[string]any, d
 }
 
 // Prepare returns the call of saved connector saved (empty: an inline call) with
-// the call's inputs. It returns an *Error with EUnprocessable, whose message
-// says what to create or change, when the saved connector, a grant or a secret is
-// missing or a secret cannot be decrypted; other errors (the store is down) are
-// worth retrying. A nil Resolver prepares inline calls without secrets.
-func (r *Resolver) Prepare(ctx context.Context, saved string, inputs map[string]any) (Call, error) {
+// the call's inputs and the places of the script's secret and grant handles in
+// them (refs). Only two things name a secret: an object {"secret": "NAME"} in the
+// saved connector's inputs (which editors store) and refs (which only the flow's
+// code makes, with system.secret); an object {"secret": "NAME"} in the call's
+// inputs is data and is passed on as it is, because the call's inputs may come
+// from anyone who runs the flow. Likewise the call's OAuth2 grant (its input
+// "grant") is the saved connector's or one the code named with system.grant,
+// never a text in the call's inputs (see callGrant). It returns an *Error with
+// EUnprocessable, whose message says what to create or change, when the saved
+// connector, a grant or a secret is missing, a secret cannot be decrypted or a
+// grant is named by data; other errors (the store is down) are worth retrying.
+// A nil Resolver prepares inline calls without secrets.
+func (r *Resolver) Prepare(ctx context.Context, saved string, inputs map[string]any, refs []scripting.SecretRef) (Call, error) {
 	merged := map[string]any{}
+	savedInputs := map[string]any{} // the saved inputs the call does not override
 	call := Call{}
-	where, savedType := "the inputs", ""
+	where, savedType := "this.connect", ""
 	if saved != "" {
 		if r == nil || r.Saved == nil {
 			return Call{}, Errorf(EUnprocessable, "saved connector %q cannot be used: this flowd worker has no saved connectors; pass the inputs inline with connector_type", saved)
@@ -83,7 +96,15 @@ func (r *Resolver) Prepare(ctx context.Context, saved string, inputs map[string]
 		if t, ok := inputs["connector_type"].(string); ok && !strings.EqualFold(t, c.ConnectorType) {
 			return Call{}, Errorf(EUnprocessable, "saved connector %q is of type %s, not %s; remove connector_type from the call's inputs", saved, c.ConnectorType, t)
 		}
+		if err := checkDestination(c, inputs); err != nil {
+			return Call{}, err
+		}
 		maps.Copy(merged, c.Inputs)
+		for k, v := range c.Inputs {
+			if _, overridden := inputs[k]; !overridden {
+				savedInputs[k] = v
+			}
+		}
 		call.Name, call.Domains, savedType = c.Name, c.Domains, c.ConnectorType
 		where = fmt.Sprintf("saved connector %q", saved)
 	}
@@ -98,26 +119,153 @@ func (r *Resolver) Prepare(ctx context.Context, saved string, inputs map[string]
 		call.Name = call.Type
 	}
 
-	refs := SecretRefs(merged)
-	if g, ok := merged["grant"].(string); ok && g != "" && r != nil && r.Saved != nil {
+	g, err := callGrant(where, inputs, savedInputs, refs)
+	if err != nil {
+		return Call{}, err
+	}
+	names := SecretRefs(savedInputs)
+	for _, ref := range refs {
+		if ref.Kind == scripting.KindSecret {
+			names = union(names, []string{ref.Name})
+		}
+	}
+	if g != "" && r != nil && r.Saved != nil {
 		grant, err := r.Saved.GetGrant(ctx, g)
 		if ErrorCode(err) == ENotFound {
 			return Call{}, Errorf(EUnprocessable, "%s: OAuth2 grant %q does not exist; create it with PUT /api/v1/grants/%s", where, g, g)
 		} else if err != nil {
 			return Call{}, err
 		}
-		refs = union(refs, SecretRefs(grant.Config))
+		names = union(names, SecretRefs(grant.Config))
 	}
-	values, err := r.secretValues(ctx, refs, where)
+	values, err := r.secretValues(ctx, names, where)
 	if err != nil {
 		return Call{}, err
 	}
 	call.Inputs = merged
-	call.Resolved = resolveRefs(merged, values).(map[string]any)
+	resolved := maps.Clone(merged)
+	for k, v := range savedInputs {
+		resolved[k] = resolveRefs(v, values)
+	}
+	for _, ref := range refs {
+		if ref.Kind != scripting.KindSecret {
+			continue
+		}
+		v, err := placeSecret(resolved, ref, values[ref.Name])
+		if err != nil {
+			return Call{}, err
+		}
+		resolved = v.(map[string]any)
+	}
+	if g != "" {
+		resolved["grant"] = g
+	}
+	call.Resolved = resolved
 	delete(call.Resolved, "connector_type")
 	delete(call.Resolved, "wait")
 	call.Redactor = secrets.NewRedactor(values)
 	return call, nil
+}
+
+// callGrant returns the name of the OAuth2 grant a call may use: the one the
+// flow's code named with system.grant (a ref of KindGrant at the inputs' key
+// "grant"), else the saved connector's when the call does not override it, else
+// none. A grant named by any other value of the call's inputs is refused, not
+// ignored: those inputs may be data from whoever runs the flow (its inputs, a
+// webhook's body, a setting, a connection's outputs), and a grant's token goes
+// wherever the call goes. It returns an *Error with EUnprocessable that says
+// what to write instead.
+func callGrant(where string, inputs, savedInputs map[string]any, refs []scripting.SecretRef) (string, error) {
+	var named string
+	for _, ref := range refs {
+		switch ref.Kind {
+		case scripting.KindSecret:
+		case scripting.KindGrant:
+			if named != "" || !slices.Equal(ref.Path, []string{"grant"}) || inputs["grant"] != ref.Placeholder() {
+				return "", Errorf(EUnprocessable, "%s: grant %q is not where the call says it is; pass grant: system.grant('%s') in the inputs of this.connect", where, ref.Name, ref.Name)
+			}
+			named = ref.Name
+		default:
+			return "", Errorf(EUnprocessable, "%s: this flowd worker does not know handles of kind %q; run the flow on a worker of the same flowd version as the one that started it", where, ref.Kind)
+		}
+	}
+	if named != "" {
+		return named, nil
+	}
+	v, set := inputs["grant"]
+	if !set {
+		name, _ := savedInputs["grant"].(string)
+		return name, nil
+	}
+	if v == nil || v == "" {
+		return "", nil // the call drops the saved connector's grant
+	}
+	name, _ := v.(string)
+	if !nameRE.MatchString(name) {
+		name = "NAME"
+	}
+	return "", Errorf(EUnprocessable, "%s: the OAuth2 grant must be named by the flow's code, not by a value in the call's inputs, which may have come as data "+
+		"(the flow's inputs, a webhook's body, a setting, another call's outputs) from whoever runs the flow; write grant: system.grant('%s') in this.connect, "+
+		"with the name written in the code, or save a connector with the grant (PUT /api/v1/connectors/{name}) and call it by its name", where, name)
+}
+
+// destinationInputs are the REST inputs that decide which hosts a call reaches.
+var destinationInputs = []string{"url", "scheme", "hostname", "port", "auth_url"}
+
+// checkDestination refuses a call that would send saved connector c's stored
+// credentials (its secrets or grant) somewhere else than c says, when c has no
+// domains to bound where they may go: the overrides may come from whoever runs
+// the flow. It returns an *Error with EUnprocessable that says what to do.
+func checkDestination(c SavedConnector, overrides map[string]any) error {
+	if len(c.Domains) > 0 || (len(SecretRefs(c.Inputs)) == 0 && c.Inputs["grant"] == nil) {
+		return nil
+	}
+	for _, k := range destinationInputs {
+		if _, ok := overrides[k]; ok {
+			return Errorf(EUnprocessable, "saved connector %q sends stored credentials, so a call may not change %s, which decides where they go: "+
+				"set domains on the saved connector (PUT /api/v1/connectors/%s) to allow other hosts within them, or change its inputs", c.Name, k, c.Name)
+		}
+	}
+	return nil
+}
+
+// placeSecret returns a copy of v with the secret value, in ref's template, at
+// ref's path, where the script's inputs hold its placeholder. It copies only the
+// maps and slices on the path: v itself is recorded and must not change. It
+// returns an *Error with EUnprocessable when the path does not lead to the
+// placeholder, which only a request not made by the scripting package can do.
+func placeSecret(v any, ref scripting.SecretRef, value string) (any, error) {
+	if len(ref.Path) == 0 {
+		if v != scripting.SecretPlaceholder(ref.Name, ref.Template) {
+			return nil, Errorf(EUnprocessable, "this.connect: secret %q is not where the call says it is; pass system.secret('%s') in the inputs of this.connect", ref.Name, ref.Name)
+		}
+		return scripting.ApplySecretTemplate(ref.Template, value), nil
+	}
+	next := scripting.SecretRef{Path: ref.Path[1:], Name: ref.Name, Template: ref.Template}
+	key := ref.Path[0]
+	switch t := v.(type) {
+	case map[string]any:
+		if e, ok := t[key]; ok {
+			placed, err := placeSecret(e, next, value)
+			if err != nil {
+				return nil, err
+			}
+			m := maps.Clone(t)
+			m[key] = placed
+			return m, nil
+		}
+	case []any:
+		if i, err := strconv.Atoi(key); err == nil && i >= 0 && i < len(t) {
+			placed, err := placeSecret(t[i], next, value)
+			if err != nil {
+				return nil, err
+			}
+			s := slices.Clone(t)
+			s[i] = placed
+			return s, nil
+		}
+	}
+	return placeSecret(nil, scripting.SecretRef{Name: ref.Name, Template: ref.Template}, value)
 }
 
 // secretValues returns the values of the named secrets. It returns an *Error
@@ -128,7 +276,7 @@ func (r *Resolver) secretValues(ctx context.Context, names []string, where strin
 		return nil, nil
 	}
 	if r == nil || r.Secrets == nil || r.Keyring == nil {
-		return nil, Errorf(EUnprocessable, "%s refer to secrets (%s), but this flowd worker has no secret store; pass the values inline", where, strings.Join(names, ", "))
+		return nil, Errorf(EUnprocessable, "%s: secrets (%s) are needed, but this flowd worker has no secret store; run the flow on a worker with a database and a secrets key", where, strings.Join(names, ", "))
 	}
 	values := make(map[string]string, len(names))
 	var missing []string
@@ -160,7 +308,7 @@ func missingSecrets(names []string) string {
 		puts[i], quoted[i] = "PUT /api/v1/secrets/"+n, fmt.Sprintf("%q", n)
 	}
 	if len(names) == 1 {
-		return fmt.Sprintf(`secret %s does not exist; create it with %s {"value": "..."} (an object {"secret": "NAME"} in the inputs refers to a stored secret)`, quoted[0], puts[0])
+		return fmt.Sprintf(`secret %s does not exist; create it with %s {"value": "..."}`, quoted[0], puts[0])
 	}
 	return fmt.Sprintf(`secrets %s do not exist; create them with %s {"value": "..."}`, strings.Join(quoted, ", "), strings.Join(puts, ", "))
 }
@@ -306,7 +454,7 @@ func (r *Resolver) Test(ctx context.Context, name string, overrides map[string]a
 		}
 	}
 	t := ConnectorTest{}
-	call, err := r.Prepare(ctx, name, inputs)
+	call, err := r.Prepare(ctx, name, inputs, nil)
 	switch {
 	case ErrorCode(err) == EUnprocessable:
 		t.Message = err.Error()
@@ -332,7 +480,7 @@ func (r *Resolver) run(ctx context.Context, call Call) ConnectorTest {
 	}
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
-	out, err := callConnector(ctx, conn, call.Resolved, call.Domains)
+	out, err := callConnector(withSecrets(ctx, call.Redactor), conn, call.Resolved, call.Domains)
 	t := ConnectorTest{OK: err == nil}
 	if code, ok := out["status_code"].(int); ok {
 		t.StatusCode = code

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flowd/flowd/engine"
+	"github.com/flowd/flowd/scripting"
 	"github.com/flowd/flowd/secrets"
 )
 
@@ -109,7 +110,7 @@ func TestPrepare(t *testing.T) {
 	}
 
 	t.Run("MergeOverrides", func(t *testing.T) {
-		call, err := r.Prepare(ctx, "crm", map[string]any{"method": "POST", "json": map[string]any{"a": 1.0}, "wait": true})
+		call, err := r.Prepare(ctx, "crm", map[string]any{"method": "POST", "json": map[string]any{"a": 1.0}, "wait": true}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,17 +125,86 @@ func TestPrepare(t *testing.T) {
 		if call.Name != "crm" || call.Type != "REST" || len(call.Domains) != 1 || call.Domains[0] != "api.example.com" {
 			t.Fatalf("call %+v", call)
 		}
-		if got := call.Redactor.String("pw=hunter2"); got != "pw=[redacted:pw]" {
+		if got := call.Redactor.String("pw=hunter2"); strings.Contains(got, "hunter2") || !strings.HasPrefix(got, "pw=[redacted") {
 			t.Fatalf("redactor: %q", got)
 		}
 	})
-	t.Run("Inline", func(t *testing.T) {
-		call, err := r.Prepare(ctx, "", map[string]any{"connector_type": "rest", "headers": map[string]any{"X-Key": map[string]any{"secret": "pw"}}})
+	t.Run("Handles", func(t *testing.T) {
+		// The script's handles, in a header, a URL template and an array; the
+		// recorded inputs keep their placeholders.
+		inputs := map[string]any{"connector_type": "rest",
+			"headers": map[string]any{"Authorization": "Bearer [secret pw]"},
+			"url":     "https://api.example.com/?key=[secret pw]",
+			"json":    map[string]any{"list": []any{"x", "[secret pw]"}}}
+		refs := []scripting.SecretRef{
+			{Path: []string{"headers", "Authorization"}, Name: "pw", Template: "Bearer {{secret}}"},
+			{Path: []string{"url"}, Name: "pw", Template: "https://api.example.com/?key={{secret|url}}"},
+			{Path: []string{"json", "list", "1"}, Name: "pw"},
+		}
+		call, err := r.Prepare(ctx, "", inputs, refs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if call.Name != "REST" || call.Resolved["headers"].(map[string]any)["X-Key"] != "hunter2" || call.Resolved["connector_type"] != nil {
-			t.Fatalf("call %+v", call)
+		got, _ := json.Marshal(call.Resolved)
+		if want := `{"headers":{"Authorization":"Bearer hunter2"},"json":{"list":["x","hunter2"]},"url":"https://api.example.com/?key=hunter2"}`; string(got) != want {
+			t.Fatalf("resolved %s, want %s", got, want)
+		}
+		if recorded, _ := json.Marshal(call.Inputs); strings.Contains(string(recorded), "hunter2") {
+			t.Fatalf("recorded inputs %s hold the value", recorded)
+		}
+		if inputs["json"].(map[string]any)["list"].([]any)[1] != "[secret pw]" {
+			t.Fatal("Prepare changed the caller's inputs")
+		}
+	})
+	t.Run("DataNeverResolves", func(t *testing.T) {
+		// {"secret": NAME} in the call's inputs is data: inline, nested, or
+		// overriding a saved connector's reference.
+		data := map[string]any{"secret": "pw"}
+		for _, tt := range []struct {
+			name, saved string
+			inputs      map[string]any
+		}{
+			{"Inline", "", map[string]any{"connector_type": "rest", "headers": map[string]any{"X-Key": data}, "base_path": data}},
+			{"Nested", "", map[string]any{"connector_type": "rest", "json": map[string]any{"note": []any{data}}}},
+			{"OverridesSaved", "crm", map[string]any{"password": data, "json": data}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				call, err := r.Prepare(ctx, tt.saved, tt.inputs, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := json.Marshal(call.Resolved); strings.Contains(string(got), "hunter2") || !strings.Contains(string(got), `{"secret":"pw"}`) {
+					t.Fatalf("resolved %s", got)
+				}
+			})
+		}
+	})
+	t.Run("Destination", func(t *testing.T) {
+		// Without domains, a saved connector's credentials go only where it says.
+		if _, _, err := r.PutConnector(ctx, engine.SavedConnector{Name: "nodom", ConnectorType: "REST",
+			Inputs: map[string]any{"url": "https://api.example.com", "password": map[string]any{"secret": "pw"}}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"url", "scheme", "hostname", "port", "auth_url"} {
+			_, err := r.Prepare(ctx, "nodom", map[string]any{k: "x"}, nil)
+			if engine.ErrorCode(err) != engine.EUnprocessable || !strings.Contains(err.Error(), "may not change "+k) || !strings.Contains(err.Error(), "set domains") {
+				t.Errorf("override %s: err = %v", k, err)
+			}
+		}
+		if _, err := r.Prepare(ctx, "nodom", map[string]any{"path": "invoices", "method": "POST"}, nil); err != nil {
+			t.Errorf("override path: %v", err)
+		}
+		if _, err := r.Prepare(ctx, "crm", map[string]any{"url": "https://api.example.com/other"}, nil); err != nil {
+			t.Errorf("override url within domains: %v", err)
+		}
+	})
+	t.Run("ErrMisplacedHandle", func(t *testing.T) {
+		for _, path := range [][]string{{"nope"}, {"url"}, {"json", "list", "9"}, {"json", "list", "x"}, {}} {
+			_, err := r.Prepare(ctx, "", map[string]any{"connector_type": "rest", "url": "https://x", "json": map[string]any{"list": []any{"[secret pw]"}}},
+				[]scripting.SecretRef{{Path: path, Name: "pw"}})
+			if engine.ErrorCode(err) != engine.EUnprocessable || !strings.Contains(err.Error(), "is not where the call says") {
+				t.Errorf("path %v: err = %v", path, err)
+			}
 		}
 	})
 	tests := []struct {
@@ -144,13 +214,19 @@ func TestPrepare(t *testing.T) {
 	}{
 		{"ErrUnknownConnector", "nope", nil, []string{`there is no saved connector "nope"`, "PUT /api/v1/connectors/nope"}},
 		{"ErrOtherType", "crm", map[string]any{"connector_type": "SOAP"}, []string{"is of type REST, not SOAP"}},
-		{"ErrMissingSecrets", "", map[string]any{"connector_type": "REST", "a": map[string]any{"secret": "x"}, "b": []any{map[string]any{"secret": "y"}}},
+		{"ErrMissingSecrets", "", map[string]any{"connector_type": "REST", "a": "[secret x]", "b": []any{"[secret y]"}},
 			[]string{`secrets "x", "y" do not exist`, "PUT /api/v1/secrets/x, PUT /api/v1/secrets/y"}},
-		{"ErrMissingGrant", "", map[string]any{"connector_type": "REST", "grant": "g"}, []string{`OAuth2 grant "g" does not exist`, "PUT /api/v1/grants/g"}},
+		{"ErrMissingGrant", "", map[string]any{"connector_type": "REST", "grant": "[grant g]"}, []string{`OAuth2 grant "g" does not exist`, "PUT /api/v1/grants/g"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := r.Prepare(ctx, tt.saved, tt.inputs)
+			var refs []scripting.SecretRef
+			if tt.inputs["a"] != nil {
+				refs = []scripting.SecretRef{{Path: []string{"a"}, Name: "x"}, {Path: []string{"b", "0"}, Name: "y"}}
+			} else if tt.inputs["grant"] != nil {
+				refs = []scripting.SecretRef{{Path: []string{"grant"}, Name: "g", Kind: scripting.KindGrant}}
+			}
+			_, err := r.Prepare(ctx, tt.saved, tt.inputs, refs)
 			if engine.ErrorCode(err) != engine.EUnprocessable {
 				t.Fatalf("err = %v, want EUnprocessable", err)
 			}
@@ -163,10 +239,10 @@ func TestPrepare(t *testing.T) {
 	}
 	t.Run("NilResolver", func(t *testing.T) {
 		var nr *engine.Resolver
-		if _, err := nr.Prepare(ctx, "", map[string]any{"connector_type": "REST", "url": "x"}); err != nil {
+		if _, err := nr.Prepare(ctx, "", map[string]any{"connector_type": "REST", "url": "x"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := nr.Prepare(ctx, "crm", nil); engine.ErrorCode(err) != engine.EUnprocessable {
+		if _, err := nr.Prepare(ctx, "crm", nil, nil); engine.ErrorCode(err) != engine.EUnprocessable {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -3,8 +3,30 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"time"
 )
+
+// nameRE is what every name a user gives must match: flows, files, settings,
+// secrets, connectors, webhooks, schedules and API clients. It has no '/', so a
+// name is one path segment of the API, and cannot start with '.', so it is never
+// "." or "..".
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// ValidName returns nil when name is a valid name for a kind of thing ("file",
+// "flow", ...), and otherwise an EInvalid error that says what a name may hold. The
+// API and the engine (system.file, a REST call's dst) check names with it alone,
+// so that whatever a flow stores, the API can name.
+func ValidName(kind, name string) error {
+	if !nameRE.MatchString(name) {
+		shown := name
+		if len(shown) > 140 {
+			shown = shown[:128] + "..." // a megabyte-long name is not echoed back
+		}
+		return Errorf(EInvalid, "%s name %q is not valid: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit", kind, shown)
+	}
+	return nil
+}
 
 // Setting is a named JSON value shared between executions (system.setting).
 type Setting struct {

@@ -148,4 +148,7 @@ type Client struct {
 	SecretHash string    `json:"-"`
 	Role       Role      `json:"role"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Generation is random per creation and named in the client's tokens, so that
+	// a deleted client's tokens stay dead when a client of the same id is created.
+	Generation string `json:"-"`
 }

@@ -67,10 +67,33 @@ const (
 	maxConnectMinute = 30
 )
 
-// FlowWorkflow runs a flow's script. Everything that leaves the script (connector calls,
-// log lines, status changes) goes through local activities whose results are recorded,
-// so that a replay after a crash gives the script the same answers.
-func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
+// ScriptRunner runs a flow's script to its end against a host: a sandbox.Pool in a
+// worker (each script in a process of its own, with a memory limit), InProcess in unit
+// tests and replays.
+type ScriptRunner interface {
+	Run(job scripting.Job, host scripting.Host) scripting.Outcome
+}
+
+// InProcess runs scripts in the calling process, with no memory limit: for unit tests
+// and for replaying recorded histories, never for a worker.
+type InProcess struct{}
+
+// Run compiles and runs the job.
+func (InProcess) Run(job scripting.Job, host scripting.Host) scripting.Outcome {
+	return scripting.RunJob(job, host)
+}
+
+// FlowWorkflow returns the workflow that runs a flow's script with scripts. Everything
+// that leaves the script (connector calls, log lines, status changes) goes through
+// local activities whose results are recorded, so that a replay after a crash gives the
+// script the same answers.
+func FlowWorkflow(scripts ScriptRunner) func(ctx workflow.Context, in FlowInput) (FlowResult, error) {
+	return func(ctx workflow.Context, in FlowInput) (FlowResult, error) {
+		return runFlow(ctx, in, scripts)
+	}
+}
+
+func runFlow(ctx workflow.Context, in FlowInput, scripts ScriptRunner) (FlowResult, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: maxConnectMinute * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -107,16 +130,8 @@ func FlowWorkflow(ctx workflow.Context, in FlowInput) (FlowResult, error) {
 	if err := workflow.ExecuteLocalActivity(ctx, activityBegin, BeginInput{ExecutionID: in.ExecutionID, At: h.now}).Get(ctx, nil); err != nil {
 		return FlowResult{}, err // the store is down; Temporal retries the workflow task
 	}
-	var outcome scripting.Outcome
-	if prog, err := scripting.Compile(in.Flow, in.Script); err != nil {
-		outcome = scripting.Outcome{Status: string(StatusEndedError), Message: "the flow's script cannot run: " + err.Error()}
-	} else {
-		inputs := in.Inputs
-		if inputs == nil {
-			inputs = map[string]any{}
-		}
-		outcome = scripting.Run(prog, h, inputs, scripting.Options{CPUBudget: cpuBudget, Seed: seedOf(in.ExecutionID)})
-	}
+	outcome := scripts.Run(scripting.Job{Name: in.Flow, Script: in.Script, Inputs: in.Inputs, ExecutionID: in.ExecutionID,
+		Options: scripting.Options{CPUBudget: cpuBudget, Seed: seedOf(in.ExecutionID)}}, h)
 	if outcome.Outputs == nil {
 		outcome.Outputs = map[string]any{}
 	}
@@ -189,6 +204,7 @@ type flowHost struct {
 	logBytes int
 	unsent   bool // a child workflow was started in the current workflow task
 	messages int
+	tasks    taskBudget // what the current workflow task carries (engine/tasks.go)
 	// now is the script's clock (Date, log timestamps). It moves only with what is
 	// recorded durably (the workflow's start, the end of each connection), never with
 	// the time a workflow task happens to run, so that a flow re-run after a crash sees
@@ -207,18 +223,19 @@ func (h *flowHost) Log(level, message string) (full bool) {
 	h.logSeq++
 	h.logs = append(h.logs, LogLine{ExecutionID: h.in.ExecutionID, Seq: h.logSeq, TS: h.now, Level: level, Message: message})
 	h.logBytes += len(message) + 64
-	return len(h.logs) >= logFlushLines || h.logBytes >= logFlushBytes
+	return h.logsFull()
 }
 
 // FlushLogs writes the buffered lines now.
-func (h *flowHost) FlushLogs() {
-	_ = workflow.ExecuteLocalActivity(h.ctx, activityFlushLog, h.takeLogs()).Get(h.ctx, nil)
-}
+func (h *flowHost) FlushLogs() { h.flushLogs() }
 
 // Sleep is a durable timer; the execution is WAITING meanwhile.
 func (h *flowHost) Sleep(d time.Duration) error {
 	if h.ctx.Err() != nil {
 		return scripting.ErrCancelled
+	}
+	if err := h.checkHistory(); err != nil {
+		return err
 	}
 	h.setStatus(h.ctx, StatusWaiting, nil)
 	if err := workflow.Sleep(h.ctx, d); err != nil {

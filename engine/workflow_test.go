@@ -15,7 +15,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	Register(env, &Activities{})
+	Register(env, &Activities{}, InProcess{})
 	for _, name := range []string{activityBegin, activityFinish, activityFlushLog, activitySetStatus} {
 		env.OnActivity(name, mock.Anything, mock.Anything).Return(nil).Maybe()
 	}

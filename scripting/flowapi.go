@@ -41,6 +41,8 @@ func (r *run) systemObject() *goja.Object {
 	o := r.vm.NewObject()
 	must(o.Set("setting", r.setting))
 	must(o.Set("file", r.file))
+	must(o.Set("secret", r.secret))
+	must(o.Set("grant", r.grant))
 	return o
 }
 
@@ -160,7 +162,7 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 		args = args[1:]
 	}
 	if len(args) > 0 && !goja.IsUndefined(args[0]) && !goja.IsNull(args[0]) {
-		v, err := r.toGo(args[0])
+		v, refs, err := r.connectInputs(args[0])
 		if err != nil {
 			r.throw("TypeError", "this.connect: the inputs cannot be encoded as JSON: "+err.Error(), nil)
 		}
@@ -168,7 +170,7 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 		if !ok {
 			r.throw("TypeError", "this.connect: inputs must be an object, like this.connect({connector_type: 'REST', url: 'https://...'})", nil)
 		}
-		req.Inputs = m
+		req.Inputs, req.Secrets = m, refs
 	}
 	if req.Name == "" && req.Inputs["connector_type"] == nil {
 		r.throw("TypeError", "this.connect: give connector_type (for example {connector_type: 'REST', url: '...'}) or the name of a saved connector", nil)
@@ -372,10 +374,19 @@ func (r *run) message(arg goja.Value) goja.Value {
 		r.throw("TypeError", "this.message: subject is required, like this.message({subject: 'Approve the invoice?'})", nil)
 	}
 	req := MessageRequest{Subject: subject, Body: m["body"], Fields: m["fields"]}
-	if t, ok := m["timeout"]; ok && t != nil {
-		secs, isNum := t.(float64)
-		if !isNum || secs <= 0 || time.Duration(secs*float64(time.Second)) > maxSleep {
-			r.throw("RangeError", "this.message: timeout must be a number of seconds between 0 and one year", nil)
+	// The timeout is read from the object itself, not from its JSON form, where
+	// Infinity and NaN would become null (no timeout).
+	if t := arg.(*goja.Object).Get("timeout"); t != nil && !goja.IsUndefined(t) && !goja.IsNull(t) {
+		switch t.Export().(type) {
+		case int64, float64:
+		default:
+			r.throw("TypeError", "this.message: timeout must be a number of seconds, like this.message({subject: 'Approve?', timeout: 3600})", nil)
+		}
+		// Compared as seconds: converting 1e12 s or Infinity to a time.Duration
+		// overflows into a negative duration, which would mean no timeout.
+		secs := t.ToFloat()
+		if !(secs > 0 && secs <= maxSleep.Seconds()) {
+			r.throw("RangeError", "this.message: timeout must be a number of seconds greater than 0 and at most "+strconv.FormatFloat(maxSleep.Seconds(), 'f', 0, 64)+" (one year), not "+t.String(), nil)
 		}
 		req.Timeout = time.Duration(secs * float64(time.Second))
 	}
@@ -402,18 +413,19 @@ const maxSleep = 366 * 24 * time.Hour
 func (r *run) sleep(seconds goja.Value) {
 	var secs float64
 	if seconds != nil && !goja.IsUndefined(seconds) {
-		if n, ok := seconds.Export().(int64); ok {
-			secs = float64(n)
-		} else if f, ok := seconds.Export().(float64); ok {
-			secs = f
-		} else {
+		switch seconds.Export().(type) {
+		case int64, float64:
+			secs = seconds.ToFloat()
+		default:
 			r.throw("TypeError", "this.sleep(seconds): seconds must be a number, like this.sleep(30)", nil)
 		}
 	}
-	d := time.Duration(secs * float64(time.Second))
-	if secs < 0 || secs != secs || d > maxSleep {
-		r.throw("RangeError", "this.sleep(seconds): seconds must be between 0 and one year; use a schedule for longer waits", nil)
+	// Compared as seconds: converting 1e12 s or Infinity to a time.Duration overflows
+	// into a negative duration, which would not sleep at all. NaN fails both tests.
+	if !(secs >= 0 && secs <= maxSleep.Seconds()) {
+		r.throw("RangeError", "this.sleep(seconds): seconds must be a number between 0 and "+strconv.FormatFloat(maxSleep.Seconds(), 'f', 0, 64)+" (one year), not "+seconds.String()+"; use a schedule for longer waits", nil)
 	}
+	d := time.Duration(secs * float64(time.Second))
 	if _, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.Sleep(d) }); err != nil {
 		r.throw("CancelledError", "this.sleep: "+err.Error(), nil)
 	}

@@ -56,6 +56,10 @@ type Host interface {
 type ConnectRequest struct {
 	Name   string
 	Inputs map[string]any
+	// Secrets are the places in Inputs where the script passed system.secret
+	// handles (Inputs hold placeholders there): the only secrets a call may
+	// resolve besides its saved connector's.
+	Secrets []SecretRef `json:"secrets,omitempty"`
 }
 
 // FlowRequest asks for a child flow run.

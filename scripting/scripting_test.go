@@ -105,9 +105,12 @@ func mustCompile(t *testing.T, src string) *scripting.Program {
 	return p
 }
 
+// start is the clock of a run's fake host when it starts.
+var start = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
 func run(t *testing.T, src string, inputs map[string]any) (scripting.Outcome, *fakeHost) {
 	t.Helper()
-	h := &fakeHost{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	h := &fakeHost{now: start}
 	return scripting.Run(mustCompile(t, src), h, inputs, scripting.Options{Seed: 42}), h
 }
 

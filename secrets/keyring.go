@@ -165,6 +165,20 @@ func (k *Keyring) Seal(name, value string) (string, error) {
 	return sealPrefix + "." + primary.id + "." + base64.RawStdEncoding.EncodeToString(sealed), nil
 }
 
+// IsSealed reports whether s has the form Seal writes. Sealed values contain dots,
+// which base64 and hex never do, so a plaintext key is never taken for one.
+func IsSealed(s string) bool {
+	parts := strings.SplitN(s, ".", 3)
+	return len(parts) == 3 && parts[0] == sealPrefix
+}
+
+// SealedWithPrimary reports whether sealed was sealed with the key that seals now,
+// so that values sealed with an older key can be sealed again after a rotation.
+func (k *Keyring) SealedWithPrimary(sealed string) bool {
+	parts := strings.SplitN(sealed, ".", 3)
+	return len(parts) == 3 && parts[0] == sealPrefix && parts[1] == k.keys[0].id
+}
+
 // Open decrypts a value sealed by Seal for the secret called name. It returns an
 // error wrapping ErrWrongKey, naming the key id, when the value was sealed with a
 // key the keyring lacks or was altered, and another error when it is malformed.

@@ -151,3 +151,22 @@ func TestLoad(t *testing.T) {
 		t.Fatal("FLOWD_SECRET_KEY did not win over the key file")
 	}
 }
+
+func TestSealedForms(t *testing.T) {
+	oldRing, _ := secrets.NewKeyring(mustKey(t, 1))
+	newRing, _ := secrets.NewKeyring(mustKey(t, 2), mustKey(t, 1))
+	sealed, err := oldRing.Seal("n", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := base64.RawURLEncoding.EncodeToString(mustKey(t, 3))
+	if !secrets.IsSealed(sealed) || secrets.IsSealed(plain) || secrets.IsSealed("v1.only") {
+		t.Fatalf("IsSealed: sealed %v, plaintext %v", secrets.IsSealed(sealed), secrets.IsSealed(plain))
+	}
+	if !oldRing.SealedWithPrimary(sealed) || newRing.SealedWithPrimary(sealed) {
+		t.Fatal("SealedWithPrimary does not tell the sealing key")
+	}
+	if v, err := newRing.Open("n", sealed); err != nil || v != "v" {
+		t.Fatalf("the new ring opens %q %v", v, err)
+	}
+}

@@ -3,10 +3,13 @@ package secrets
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // minFragment is the shortest encoded fragment a Redactor replaces. A secret's
@@ -14,17 +17,20 @@ import (
 // offset; shorter fragments than this would match ordinary text.
 const minFragment = 6
 
-// Redactor replaces secret values in text and in JSON-like values with
-// "[redacted:NAME]": the value as it is, URL-encoded (query and path style) and
-// base64-encoded (standard and URL alphabets, padded or not, alone or at any
-// offset inside a longer base64 text). A nil *Redactor changes nothing.
+// Marker is what a Redactor puts in place of a secret. It does not name the
+// secret: whoever may read an execution may not know which secrets exist.
+const Marker = "[redacted]"
+
+// Redactor replaces secret values in text, bytes and JSON-like values with Marker,
+// in every form flowd produces or passes on from an API (see forms). A nil
+// *Redactor changes nothing.
 type Redactor struct {
 	r     *strings.Replacer
 	names []string
 }
 
 // NewRedactor returns a Redactor of the secrets, by name. Empty values are
-// ignored; when two names share a value, the first name in order is shown.
+// ignored; it returns nil when no value is left.
 func NewRedactor(values map[string]string) *Redactor {
 	names := make([]string, 0, len(values))
 	for name, v := range values {
@@ -37,33 +43,45 @@ func NewRedactor(values map[string]string) *Redactor {
 	}
 	sort.Strings(names)
 	seen := map[string]bool{}
-	type pair struct{ old, new string }
-	var pairs []pair
-	add := func(old, name string) {
-		if old == "" || seen[old] {
-			return
-		}
-		seen[old] = true
-		pairs = append(pairs, pair{old, "[redacted:" + name + "]"})
-	}
+	var olds []string
 	for _, name := range names {
 		for _, form := range forms(values[name]) {
-			add(form, name)
+			if form != "" && !seen[form] {
+				seen[form] = true
+				olds = append(olds, form)
+			}
 		}
 	}
-	// Longest first, so a value is replaced whole rather than a part of it that
+	// Longest first: at one position the Replacer takes the first match in
+	// argument order, so a value is replaced whole rather than a part of it that
 	// happens to be another form.
-	sort.SliceStable(pairs, func(i, j int) bool { return len(pairs[i].old) > len(pairs[j].old) })
-	args := make([]string, 0, 2*len(pairs))
-	for _, p := range pairs {
-		args = append(args, p.old, p.new)
+	sort.SliceStable(olds, func(i, j int) bool { return len(olds[i]) > len(olds[j]) })
+	args := make([]string, 0, 2*len(olds))
+	for _, old := range olds {
+		args = append(args, old, Marker)
 	}
 	return &Redactor{r: strings.NewReplacer(args...), names: names}
 }
 
-// forms returns the encodings of v that a Redactor replaces.
+// forms returns the encodings of v that a Redactor replaces:
+//   - the text forms: v itself, percent-encoded as a query value (url.QueryEscape,
+//     as url.Values encodes), as a path segment (url.PathEscape) and as a path
+//     (how a URL prints a path holding v: / ; , stay as they are);
+//   - each text form as it appears inside a JSON string (Go's encoding with \u003c
+//     for < > &, the plain one of JSON.stringify with only " \ and control
+//     characters escaped, that one with / escaped as \/, as PHP writes it, and
+//     with every non-ASCII character as \uXXXX, as Python writes it) and inside a
+//     Go-quoted string (%q, as in the errors of net/http);
+//   - base64 (standard and URL alphabets, padded or not), alone or at any offset
+//     inside a longer base64 text such as a Basic auth header "user:password" or
+//     a binary body returned as base64.
 func forms(v string) []string {
-	out := []string{v, url.QueryEscape(v), url.PathEscape(v)}
+	texts := []string{v, url.QueryEscape(v), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath()}
+	var out []string
+	for _, t := range texts {
+		plain := jsonInner(t, false)
+		out = append(out, t, jsonInner(t, true), plain, strings.ReplaceAll(plain, "/", `\/`), asciiJSON(plain), quotedInner(t))
+	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		out = append(out, enc.EncodeToString([]byte(v)))
 		raw := enc.WithPadding(base64.NoPadding)
@@ -80,6 +98,44 @@ func forms(v string) []string {
 	return out
 }
 
+// jsonInner returns s as encoding/json writes it inside a JSON string, without
+// the quotes; escapeHTML chooses Go's default (<, > and & as \u003c, \u003e,
+// \u0026) or the plain form.
+func jsonInner(s string, escapeHTML bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	if err := enc.Encode(s); err != nil {
+		return s // a string always encodes
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:]
+}
+
+// asciiJSON returns the inside of a JSON string with every non-ASCII character
+// escaped as \uXXXX (a surrogate pair above U+FFFF), as Python's json.dumps
+// writes it by default.
+func asciiJSON(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+// quotedInner returns s as strconv.Quote (fmt's %q) writes it, without the quotes.
+func quotedInner(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
 // Names returns the names of the secrets r redacts, sorted.
 func (r *Redactor) Names() []string {
 	if r == nil {
@@ -94,6 +150,20 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	return r.r.Replace(s)
+}
+
+// Bytes returns data with every secret replaced, whatever the data is: text in
+// any encoding or binary (a secret's bytes inside a binary file are replaced too,
+// which changes the file). It returns data itself when nothing was replaced.
+func (r *Redactor) Bytes(data []byte) []byte {
+	if r == nil {
+		return data
+	}
+	s := string(data)
+	if red := r.r.Replace(s); red != s {
+		return []byte(red)
+	}
+	return data
 }
 
 // Value returns a copy of v, a value as decoded from JSON (maps, slices, strings,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -11,9 +13,17 @@ import (
 	"github.com/flowd/flowd/engine"
 )
 
-// CreateClient stores a new API client, or EConflict when the id is taken.
+// CreateClient stores a new API client, or returns EConflict when the id is taken.
+// A client without a Generation gets a random one.
 func (s *Store) CreateClient(ctx context.Context, c engine.Client) error {
-	r := clientRow{ID: c.ID, Name: c.Name, SecretHash: c.SecretHash, Role: string(c.Role), CreatedAt: c.CreatedAt.UTC()}
+	if c.Generation == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		c.Generation = hex.EncodeToString(b)
+	}
+	r := clientRow{ID: c.ID, Name: c.Name, SecretHash: c.SecretHash, Role: string(c.Role), CreatedAt: c.CreatedAt.UTC(), Generation: c.Generation}
 	err := s.db.WithContext(ctx).Create(&r).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return engine.Errorf(engine.EConflict, "API client %q exists; pick another id or delete it first", c.ID)
@@ -81,4 +91,13 @@ func (s *Store) ServerKey(ctx context.Context, name string, generate func() (str
 		return "", err
 	}
 	return r.Value, nil
+}
+
+// SwapServerKey replaces the value stored under name with value when it is still old,
+// and reports whether it did: of several processes that swap at once, one wins and
+// the others read the winner's value again.
+func (s *Store) SwapServerKey(ctx context.Context, name, old, value string) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&serverKeyRow{}).Where("name = ? AND value = ?", name, old).
+		Updates(map[string]any{"value": value, "created_at": time.Now().UTC()})
+	return res.RowsAffected == 1, res.Error
 }

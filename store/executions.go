@@ -211,19 +211,22 @@ func (s *Store) inputMatch(q *gorm.DB, path string, v any) *gorm.DB {
 	for _, k := range keys {
 		jsonPath += `."` + k + `"`
 	}
+	// SQLite raises an error for JSON nested deeper than it parses (which a flow can
+	// store as a child's inputs), failing the whole list: such a row does not match.
+	const valid = "CASE WHEN json_valid(inputs) THEN %s END"
 	switch x := v.(type) {
 	case nil:
-		return q.Where("json_type(inputs, ?) = 'null'", jsonPath)
+		return q.Where(fmt.Sprintf(valid, "json_type(inputs, ?)")+" = 'null'", jsonPath)
 	case bool:
 		want := "false"
 		if x {
 			want = "true"
 		}
-		return q.Where("json_type(inputs, ?) = ?", jsonPath, want)
+		return q.Where(fmt.Sprintf(valid, "json_type(inputs, ?)")+" = ?", jsonPath, want)
 	case map[string]any, []any:
 		b, _ := json.Marshal(x)
-		return q.Where("json(json_extract(inputs, ?)) = json(?)", jsonPath, string(b))
+		return q.Where(fmt.Sprintf(valid, "json(json_extract(inputs, ?))")+" = json(?)", jsonPath, string(b))
 	default:
-		return q.Where("json_extract(inputs, ?) = ?", jsonPath, x)
+		return q.Where(fmt.Sprintf(valid, "json_extract(inputs, ?)")+" = ?", jsonPath, x)
 	}
 }

@@ -114,12 +114,13 @@ type clientRow struct {
 	SecretHash string
 	Role       string
 	CreatedAt  time.Time
+	Generation string
 }
 
 func (clientRow) TableName() string { return "api_clients" }
 
 func (r clientRow) domain() engine.Client {
-	return engine.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Role: engine.Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
+	return engine.Client{ID: r.ID, Name: r.Name, SecretHash: r.SecretHash, Role: engine.Role(r.Role), CreatedAt: r.CreatedAt.UTC(), Generation: r.Generation}
 }
 
 type serverKeyRow struct {

@@ -36,8 +36,12 @@ func (s *Store) GetSetting(ctx context.Context, name string) (engine.Setting, er
 	return engine.Setting{Name: r.Name, Value: json.RawMessage(r.Value), UpdatedAt: r.UpdatedAt.UTC()}, nil
 }
 
-// SaveSetting creates or replaces a setting.
+// SaveSetting creates or replaces a setting. It returns EInvalid for a name the API
+// would refuse (engine.ValidName).
 func (s *Store) SaveSetting(ctx context.Context, name string, value json.RawMessage) (engine.Setting, error) {
+	if err := engine.ValidName("setting", name); err != nil {
+		return engine.Setting{}, err // what the API could not name, it could not read or delete
+	}
 	r := settingRow{Name: name, Value: string(value), UpdatedAt: time.Now().UTC()}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, UpdateAll: true}).Create(&r).Error
 	return engine.Setting{Name: name, Value: value, UpdatedAt: r.UpdatedAt}, err
@@ -74,8 +78,12 @@ func (s *Store) GetFile(ctx context.Context, name string) (engine.File, error) {
 	return engine.File{Name: r.Name, Size: r.Size, Content: r.Content, UpdatedAt: r.UpdatedAt.UTC()}, nil
 }
 
-// SaveFile creates or replaces a file.
+// SaveFile creates or replaces a file. It returns EInvalid for a name the API would
+// refuse (engine.ValidName) and for content over engine.MaxStoredFileBytes.
 func (s *Store) SaveFile(ctx context.Context, name string, content []byte) (engine.File, error) {
+	if err := engine.ValidName("file", name); err != nil {
+		return engine.File{}, err // what the API could not name, it could not read or delete
+	}
 	if len(content) > engine.MaxStoredFileBytes {
 		return engine.File{}, engine.Errorf(engine.EInvalid, "file %q is %d bytes; the limit is %d", name, len(content), engine.MaxStoredFileBytes)
 	}

@@ -36,7 +36,9 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		gdial   goose.Dialect
 		fsys    = migrations.SQLite()
 	)
-	cfg := &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: false}
+	// TranslateError makes a duplicate key gorm.ErrDuplicatedKey on both dialects, which
+	// the store turns into EConflict (409) instead of an internal error.
+	cfg := &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: false, TranslateError: true}
 	switch {
 	case databaseURL == "":
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/flowd/flowd/sandbox"
 )
 
 // CLI is the command line. Every flag of serve has an environment variable.
@@ -23,6 +25,11 @@ type CLI struct {
 }
 
 func main() {
+	if sandbox.IsChild() {
+		// Started by a worker to run scripts (when no flowd-sandbox program is
+		// installed beside flowd).
+		sandbox.ServeChild()
+	}
 	var cli CLI
 	kctx := kong.Parse(&cli,
 		kong.Name("flowd"),

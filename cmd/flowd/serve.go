@@ -7,6 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
+	"github.com/flowd/flowd/api"
 	"github.com/flowd/flowd/internal/app"
 )
 
@@ -27,10 +30,14 @@ type ServeCmd struct {
 
 	BlockPrivateNetworks *bool         `env:"FLOWD_BLOCK_PRIVATE_NETWORKS" negatable:"" help:"Refuse connector requests to loopback, private and link-local addresses (SSRF guard). Default: on with --temporal-address (production), off for the embedded dev setup."`
 	WebhookWait          time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
+	TrustedProxies       []string      `env:"FLOWD_TRUSTED_PROXIES" help:"Addresses or CIDR ranges (10.0.0.0/8,192.168.1.10) of the reverse proxies whose X-Forwarded-For names the client, for rate limits; empty: the connection's address, and the header is ignored."`
 	MetricsAddr          string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics of a worker-only process (--role worker); API processes serve /metrics on --addr."`
 	Retention            time.Duration `default:"720h" env:"FLOWD_RETENTION" help:"Delete executions (with their children and logs) that ended longer ago than this; 0 keeps them forever."`
 	MaxRuntime           time.Duration `default:"0s" env:"FLOWD_MAX_RUNTIME" help:"End executions that run longer than this with ENDED_ERROR, unless their flow sets max_runtime; 0: no limit."`
 	MaxParallel          int           `default:"20" env:"FLOWD_MAX_PARALLEL" help:"How many children (connections, flows) one execution runs at once."`
+	ScriptMemoryLimit    string        `default:"256MiB" env:"FLOWD_SCRIPT_MEMORY_LIMIT" help:"Memory one script may allocate (e.g. 256MiB, 1GiB); past it the script's sandbox is stopped and its execution ends ENDED_ERROR."`
+	CachedExecutions     int           `default:"128" env:"FLOWD_CACHED_EXECUTIONS" help:"Executions a worker keeps in memory between steps, each with its script's sandbox process; others are replayed from their history when they wake."`
+	SandboxBinary        string        `env:"FLOWD_SANDBOX_BINARY" help:"Program that runs scripts in sandbox processes; empty: flowd-sandbox beside flowd if present, else flowd itself (larger processes)."`
 }
 
 // Run starts everything and blocks until ctx is cancelled (SIGINT/SIGTERM), then
@@ -40,10 +47,16 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(s.LogLevel))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	memLimit, err := parseBytes(s.ScriptMemoryLimit)
+	if err != nil {
+		return fmt.Errorf("--script-memory-limit: %w", err)
+	}
 	a, err := app.Start(ctx, app.Config{
+		ScriptMemoryLimit: memLimit, SandboxBinary: s.SandboxBinary, CachedExecutions: s.CachedExecutions,
 		Addr: s.Addr, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
 		TemporalAddress: s.TemporalAddress, TemporalPort: s.TemporalPort, Namespace: s.Namespace,
 		TaskQueue: s.TaskQueue, Role: s.Role, AdminClientID: s.AdminClientID, AdminSecret: s.AdminSecret, SecretKey: s.SecretKey, Log: log,
+		TrustedProxies:       s.TrustedProxies,
 		BlockPrivateNetworks: s.BlockPrivateNetworks, WebhookWait: s.WebhookWait, Retention: s.Retention, MaxParallel: s.MaxParallel, MaxRuntime: s.MaxRuntime, MetricsAddr: s.MetricsAddr,
 	})
 	if err != nil {
@@ -58,5 +71,26 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 	<-ctx.Done()
 	log.Info("shutting down: draining requests and the worker; running executions resume on the next start")
 	a.Stop()
+	return nil
+}
+
+// parseBytes reads a size such as 256MiB, 1GiB or 512MB (go-humanize's units).
+func parseBytes(s string) (int64, error) {
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size: write a number with a unit, like 256MiB or 1GiB", s)
+	}
+	if n < 16<<20 || n > 1<<40 {
+		return 0, fmt.Errorf("%q is out of range: give between 16MiB and 1TiB", s)
+	}
+	return int64(n), nil
+}
+
+// Validate checks the flags that can be checked before anything starts (kong calls
+// it after parsing).
+func (s *ServeCmd) Validate() error {
+	if _, err := api.ParseTrustedProxies(s.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	return nil
 }

@@ -171,23 +171,3 @@ func (a *authSpec) secretParams() []string {
 	}
 	return nil
 }
-
-// isCredentialHeader reports whether header name carries credentials, so that it
-// is not sent to another host after a redirect. Besides the standard ones it
-// catches custom key and token headers by name (X-API-Key, X-Auth-Token, ...).
-func (a *authSpec) isCredentialHeader(name string) bool {
-	n := strings.ToLower(name)
-	if a.method == authAPIKey && a.apiKeyIn == "header" && strings.EqualFold(name, a.apiKeyName) {
-		return true
-	}
-	switch n {
-	case "authorization", "proxy-authorization", "cookie", "cookie2":
-		return true
-	}
-	for _, s := range []string{"api-key", "apikey", "api_key", "token", "secret", "password", "session"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}

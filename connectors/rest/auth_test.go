@@ -128,7 +128,7 @@ func TestCustomAuth(t *testing.T) {
 				t.Errorf("Authorization = %v, want %v", got, tt.want)
 			}
 			// The API echoed the token; the outputs show it redacted.
-			if got := JSONOut(t, out)["auth"]; got != "Bearer [redacted:custom auth token]" {
+			if got := JSONOut(t, out)["auth"]; got != "Bearer [redacted]" {
 				t.Errorf("echoed Authorization = %v, want it redacted", got)
 			}
 			if authReq.header.Get("X-Tenant") != "acme" || authReq.body["user"] != "u" {

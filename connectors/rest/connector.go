@@ -101,7 +101,7 @@ func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[str
 		return "", err
 	}
 	defer closeIdle()
-	x.tokenClient = &http.Client{Transport: rt}
+	x.tokenClient = &http.Client{Transport: rt, CheckRedirect: checkTokenRedirect}
 	x.client = &http.Client{Transport: c.guard(rt), CheckRedirect: checkRedirect(s)}
 
 	if s.paginate != nil {
@@ -143,14 +143,12 @@ func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[str
 }
 
 // store writes the body of res into the stored file name and sets the outputs
-// without the body: body_file and size instead. Text bodies are stored with the
-// call's access tokens redacted.
+// without the body: body_file and size instead. The body is stored with the
+// call's secrets and access tokens redacted, binary bodies too: whoever may read
+// the execution may read the file.
 func (x *exchange) store(ctx context.Context, out map[string]any, res *response, name string) error {
 	res.fillOutputs(out, false)
-	body := res.body
-	if red := x.redactor(); red != nil && isText(body) {
-		body = []byte(red.String(string(body)))
-	}
+	body := x.redactBody(res.body)
 	if err := x.opts.Files.WriteFile(ctx, name, body); err != nil {
 		return fmt.Errorf("could not store the response body of %s in file %q: %w; check the file name",
 			redactURL(x.s.url, x.s.auth.secretParams()...), name, err)
@@ -161,7 +159,7 @@ func (x *exchange) store(ctx context.Context, out map[string]any, res *response,
 
 func (x *exchange) statusError(res *response) *StatusError {
 	return &StatusError{Method: x.s.method, URL: redactURL(x.s.url, x.s.auth.secretParams()...), StatusCode: res.statusCode,
-		Status: res.status, Expected: x.s.expected, Excerpt: excerpt(res.body), Tries: res.tries}
+		Status: res.status, Expected: x.s.expected, Excerpt: excerpt(x.redactBody(res.body)), Tries: res.tries}
 }
 
 // grant resolves and checks the saved grant name.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,8 +52,9 @@ func parseCustomAuth(in inputs) (customAuth, error) {
 }
 
 // fetch asks the auth URL for a token through client and returns it. On failure it
-// returns a *StatusError or an error saying what to check.
-func (c customAuth) fetch(ctx context.Context, client *http.Client, maxBody int64) (string, error) {
+// returns a *StatusError or an error saying what to check, with excerpts of the
+// answer passed through redact.
+func (c customAuth) fetch(ctx context.Context, client *http.Client, maxBody int64, redact func([]byte) []byte) (string, error) {
 	var body io.Reader
 	if c.body != nil {
 		body = bytes.NewReader(c.body)
@@ -69,6 +71,12 @@ func (c customAuth) fetch(ctx context.Context, client *http.Client, maxBody int6
 		req.Header.Set(k, v)
 	}
 	resp, err := client.Do(req)
+	var coe *crossOriginError
+	if errors.As(err, &coe) {
+		c := *coe
+		c.input = "auth_url"
+		return "", fmt.Errorf("custom auth: %w", &c)
+	}
 	if err != nil {
 		return "", fmt.Errorf("custom auth: auth_url %s could not be reached; check the address: %w", c.url, err)
 	}
@@ -79,11 +87,11 @@ func (c customAuth) fetch(ctx context.Context, client *http.Client, maxBody int6
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return "", &StatusError{Method: "POST", URL: c.url, StatusCode: resp.StatusCode, Status: resp.Status,
-			Expected: []int{200, 201, 202, 204}, Excerpt: excerpt(data)}
+			Expected: []int{200, 201, 202, 204}, Excerpt: excerpt(redact(data))}
 	}
 	var doc any
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return "", fmt.Errorf("custom auth: auth_url %s did not answer with JSON (%s); check auth_url", c.url, excerpt(data))
+		return "", fmt.Errorf("custom auth: auth_url %s did not answer with JSON (%s); check auth_url", c.url, excerpt(redact(data)))
 	}
 	tok, ok := lookup(doc, c.tokenPath)
 	s, isString := tok.(string)

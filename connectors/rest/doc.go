@@ -22,10 +22,11 @@
 //     too-large body and failed token requests are not retried.
 //   - Timeouts: connect_timeout covers TCP connect and TLS handshake, read_timeout
 //     any wait for data (headers or body), total_timeout one whole try.
-//   - Redirects: credentials (Authorization, cookies, the api_key header or query
-//     parameter, and headers whose names contain api-key, apikey, token, secret,
-//     password or session) are dropped when a hop leaves the first request's
-//     origin: another host or port, or https to http.
+//   - Redirects (see followRedirect): no hop sends Referer. Once a hop leaves the
+//     first request's origin (scheme, host and port), it and every later hop keep
+//     only the headers Accept, Accept-Language and User-Agent and lose the query
+//     api_key; a 307 or 308 that would send the body to another origin is an
+//     *InputError. Redirects of a grant's token URL follow the same rules.
 //   - AllowedDomains is checked for every request: the first, each redirect hop,
 //     custom auth's auth_url and every page. The token URL of a saved OAuth2 grant
 //     is set by an administrator and is not checked. CallWithin adds a second
@@ -41,10 +42,9 @@
 //     LargeBodyFile set, a body over InlineBodyBytes goes to that file whatever the
 //     status. Either way the outputs hold body_file and size instead of the body.
 //   - Tokens: the access tokens a call obtains (oauth2 grants, custom auth) are
-//     redacted from its outputs, error and stored text bodies, in every form
-//     secrets.Redactor knows, as "[redacted:token of grant NAME]" or
-//     "[redacted:custom auth token]".
+//     redacted from its outputs, error and stored bodies (binary too), in every
+//     form secrets.Redactor knows, as secrets.Marker ("[redacted]").
 //   - paginate returns json {items, pages, next}: all items, the number of pages
 //     fetched, and the token of the next page when max_pages stopped it (else null).
-//     A next URL on another host is refused, so credentials stay on the API's host.
+//     A next URL on another origin is refused, so credentials stay on the API's.
 package rest

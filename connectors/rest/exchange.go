@@ -29,7 +29,7 @@ type exchange struct {
 	refreshed   bool   // an oauth2 token was already refreshed after a 401
 	log         []any
 	opts        CallOptions
-	tokens      map[string]string // every token the call used, by the label it is redacted as
+	tokens      []string // every token the call used, redacted from what it returns
 }
 
 // do sends the request to u, retrying connection errors, timeouts and
@@ -212,13 +212,13 @@ func (x *exchange) newRequest(ctx context.Context, u *url.URL) (*http.Request, e
 			return nil, &authError{err}
 		}
 		x.bearer = tok.AccessToken
-		x.sensitive("token of grant "+x.s.auth.grant, x.bearer)
+		x.sensitive(x.bearer)
 	case authCustom:
 		if x.bearer == "" {
-			if x.bearer, err = x.s.auth.custom.fetch(ctx, x.client, x.c.maxBody()); err != nil {
+			if x.bearer, err = x.s.auth.custom.fetch(ctx, x.client, x.c.maxBody(), x.redactBody); err != nil {
 				return nil, &authError{err}
 			}
-			x.sensitive("custom auth token", x.bearer)
+			x.sensitive(x.bearer)
 		}
 	}
 	x.s.auth.apply(req, x.bearer)
@@ -240,13 +240,14 @@ func retryable(ctx context.Context, err error) bool {
 		ie   *InputError
 		de   *domainError
 		re   *redirectError
+		coe  *crossOriginError
 		ae   *authError
 		cve  *tls.CertificateVerificationError
 		uae  x509.UnknownAuthorityError
 		he   x509.HostnameError
 		cie  x509.CertificateInvalidError
 		rhe  tls.RecordHeaderError
-		errs = []any{&ie, &de, &re, &ae, &cve, &uae, &he, &cie, &rhe}
+		errs = []any{&ie, &de, &re, &coe, &ae, &cve, &uae, &he, &cie, &rhe}
 	)
 	if ctx.Err() != nil || errors.Is(err, ErrBodyTooLarge) {
 		return false
@@ -267,6 +268,7 @@ func (x *exchange) explain(ctx context.Context, err error, tries int, start time
 		ie  *InputError
 		de  *domainError
 		re  *redirectError
+		coe *crossOriginError
 		ae  *authError
 		cve *tls.CertificateVerificationError
 		uae x509.UnknownAuthorityError
@@ -283,6 +285,8 @@ func (x *exchange) explain(ctx context.Context, err error, tries int, start time
 		return &InputError{Inputs: []string{"max_redirects"}, Message: fmt.Sprintf("%s %s: %s", x.s.method, shown, re.Error())}
 	case errors.As(err, &ae):
 		return ae.err
+	case errors.As(err, &coe):
+		return &InputError{Inputs: []string{"url", "allow_redirects"}, Message: coe.Error()}
 	case errors.Is(err, ErrBodyTooLarge):
 		return err
 	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &he):

@@ -1,6 +1,10 @@
 package rest
 
-import "context"
+import (
+	"context"
+
+	"github.com/flowd/flowd/secrets"
+)
 
 // CallOptions are what one call gets from the engine besides its inputs: the
 // stored files it may read and write, and where a response body too large for
@@ -18,6 +22,12 @@ type CallOptions struct {
 	// InlineBodyBytes is the largest body (as it appears in the outputs: base64
 	// for bytes) kept in the outputs when LargeBodyFile is set; 0: no limit.
 	InlineBodyBytes int64
+	// Redactor holds the secrets the call's inputs were resolved from. The
+	// connector replaces them in response bodies before it stores them or cuts
+	// an excerpt for an error message (a secret cut in half, or with its
+	// whitespace collapsed, would no longer be recognised afterwards). The
+	// caller still redacts the outputs and the error. nil: no secrets.
+	Redactor *secrets.Redactor
 }
 
 type optionsKey struct{}

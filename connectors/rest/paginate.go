@@ -69,7 +69,7 @@ func (x *exchange) paginate(ctx context.Context, out map[string]any) (string, er
 		doc, ok := parseJSON(res.body)
 		if !ok {
 			res.fillOutputs(out, true)
-			return "", fmt.Errorf("page %d of %s is not JSON (%s); paginate needs JSON pages, remove paginate to get the raw answer", page, shown, excerpt(res.body))
+			return "", fmt.Errorf("page %d of %s is not JSON (%s); paginate needs JSON pages, remove paginate to get the raw answer", page, shown, excerpt(x.redactBody(res.body)))
 		}
 		found, ok := lookup(doc, p.items)
 		list, isList := found.([]any)
@@ -109,7 +109,7 @@ func nextToken(doc any, path string) string {
 }
 
 // nextURL returns the URL of the next page: token itself when it is a URL on the
-// same host (absolute or starting with /), else the first URL with param=token.
+// same origin (absolute or starting with /), else the first URL with param=token.
 func (x *exchange) nextURL(cur *url.URL, token string) (*url.URL, error) {
 	p := x.s.paginate
 	if strings.HasPrefix(token, "http://") || strings.HasPrefix(token, "https://") || strings.HasPrefix(token, "/") {
@@ -117,8 +117,9 @@ func (x *exchange) nextURL(cur *url.URL, token string) (*url.URL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("the next page URL %q is not valid: %w", token, err)
 		}
-		if next.Host != x.s.url.Host {
-			return nil, inputErrorf("paginate", "the next page URL points to another host (%s); paginate only follows pages on %s", next.Host, x.s.url.Host)
+		if origin(next) != origin(x.s.url) {
+			return nil, inputErrorf("paginate", "the next page URL points to another host or scheme (%s); paginate only follows pages on %s, so that the credentials stay there",
+				origin(next), origin(x.s.url))
 		}
 		return next, nil
 	}

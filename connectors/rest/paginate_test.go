@@ -105,5 +105,5 @@ func TestPaginateOtherHostRefused(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"items": []any{1}, "next": otherHost(api) + "/page2"})
 	})
 	_, err := CallErr(t, &rest.Connector{}, map[string]any{"url": api, "token": "secret", "paginate": map[string]any{"next": "next", "items": "items"}})
-	WantInputError(t, err, "points to another host")
+	WantInputError(t, err, "points to another host or scheme")
 }

@@ -1,40 +1,38 @@
 package rest
 
 import (
-	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/flowd/flowd/secrets"
 )
 
 // sensitive records a token the call sent, so that it is redacted from the
-// outputs, the error and stored bodies as "[redacted:LABEL]". A token that was
-// refreshed after a 401 gets a numbered label, so both are redacted. Tokens
-// shorter than minTokenRedact are left alone: no real token is that short, and
-// replacing a few letters everywhere would garble every output.
-func (x *exchange) sensitive(label, token string) {
-	if len(token) < minTokenRedact {
-		return
+// outputs, the error and stored files as secrets.Marker, as the engine redacts
+// secrets. A token that was refreshed after a 401 is added too, so both are
+// redacted. Tokens shorter than minTokenRedact are left alone: no real token is
+// that short, and replacing a few letters everywhere would garble every output.
+func (x *exchange) sensitive(token string) {
+	if len(token) >= minTokenRedact && !slices.Contains(x.tokens, token) {
+		x.tokens = append(x.tokens, token)
 	}
-	if x.tokens == nil {
-		x.tokens = map[string]string{}
-	}
-	for _, t := range x.tokens {
-		if t == token {
-			return
-		}
-	}
-	name := label
-	for i := 2; x.tokens[name] != ""; i++ {
-		name = fmt.Sprintf("%s %d", label, i)
-	}
-	x.tokens[name] = token
 }
 
 const minTokenRedact = 8
 
 // redactor returns the Redactor of the call's tokens; nil when it used none.
 func (x *exchange) redactor() *secrets.Redactor {
-	return secrets.NewRedactor(x.tokens)
+	values := make(map[string]string, len(x.tokens))
+	for i, t := range x.tokens {
+		values[strconv.Itoa(i)] = t
+	}
+	return secrets.NewRedactor(values)
+}
+
+// redactBody returns body with the call's secrets (CallOptions.Redactor) and
+// tokens replaced, for stored files and the excerpts of error messages.
+func (x *exchange) redactBody(body []byte) []byte {
+	return x.redactor().Bytes(x.opts.Redactor.Bytes(body))
 }
 
 // redactedErr is an error whose message had tokens redacted; errors.As and

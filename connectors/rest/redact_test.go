@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,11 +13,12 @@ import (
 
 	"github.com/flowd/flowd/connectors/oauth"
 	"github.com/flowd/flowd/connectors/rest"
+	"github.com/flowd/flowd/secrets"
 )
 
 // TestTokensRedacted: the access tokens a call obtains (oauth2 grant, custom
-// auth) never appear in its outputs, log, error or stored body, in any of the
-// forms a secret is redacted in, while the API still gets them.
+// auth) never appear in its outputs, log, error or stored body (binary too), in
+// any of the forms a secret is redacted in, while the API still gets them.
 func TestTokensRedacted(t *testing.T) {
 	const oauthToken, customToken = "oauth-access-token-0123456789", "custom-session-token-9876543210"
 	srv := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +32,9 @@ func TestTokensRedacted(t *testing.T) {
 			auth := r.Header.Get("Authorization")
 			tok := strings.TrimPrefix(auth, "Bearer ")
 			json.NewEncoder(w).Encode(map[string]string{"auth": auth, "b64": base64.StdEncoding.EncodeToString([]byte(tok)), "q": url.QueryEscape(tok)})
+		case "/binary": // a binary body that holds the token: stored redacted too
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(append(append([]byte{0x89, 0, 0xff}, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")...), 0, 0xfe))
 		case "/fail":
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprintf(w, `{"error": "token %s is not allowed here"}`, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
@@ -52,6 +57,8 @@ func TestTokensRedacted(t *testing.T) {
 			{"Outputs", map[string]any{"url": srv + "/echo"}, false},
 			{"Error", map[string]any{"url": srv + "/fail"}, true},
 			{"Dst", map[string]any{"url": srv + "/echo", "dst": "echo-" + name}, false},
+			{"DstBinary", map[string]any{"url": srv + "/binary", "dst": "binary-" + name}, false},
+			{"Binary", map[string]any{"url": srv + "/binary"}, false},
 		} {
 			t.Run(name+"/"+call.name, func(t *testing.T) {
 				in := map[string]any{}
@@ -77,13 +84,43 @@ func TestTokensRedacted(t *testing.T) {
 						}
 					}
 				}
-				if !strings.Contains(seen, "[redacted:") {
+				if !strings.Contains(seen, "[redacted]") {
 					t.Errorf("no redaction marker in %s", seen)
 				}
 			})
 		}
 	}
-	if got := files.files["echo-OAuth2"]; !strings.Contains(string(got), "[redacted:token of grant crm]") {
+	if got := files.files["echo-OAuth2"]; !strings.Contains(string(got), "Bearer [redacted]") || strings.Contains(string(got), "crm") {
 		t.Errorf("stored body %s, want the token redacted", got)
+	}
+}
+
+// TestSecretsRedactedBeforeExcerpt: the secrets the engine passes in
+// CallOptions are replaced in a response body before an excerpt of it is cut
+// for the error (where a secret cut in half, or with its whitespace collapsed,
+// would pass any later redaction) and before it is stored, binary or not.
+func TestSecretsRedactedBeforeExcerpt(t *testing.T) {
+	const secret = "first-half-0123456789\t\tsecond-half-<&>"
+	srv := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cut": // the excerpt ends in the middle of the secret
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			fmt.Fprint(w, strings.Repeat("x", 180)+" "+secret)
+		case "/binary":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(append(append([]byte{0, 0xff}, secret...), 0xfe))
+		}
+	})
+	files := &memFiles{}
+	ctx := rest.WithCallOptions(context.Background(), rest.CallOptions{Files: files, Redactor: secrets.NewRedactor(map[string]string{"pw": secret})})
+	_, err := (&rest.Connector{}).Call(ctx, map[string]any{"url": srv + "/cut"})
+	if err == nil || !strings.Contains(err.Error(), "answered 422") || strings.Contains(err.Error(), "first-half") {
+		t.Fatalf("err = %v, want a 422 without the secret's first half", err)
+	}
+	if _, err := (&rest.Connector{}).Call(ctx, map[string]any{"url": srv + "/binary", "dst": "bin"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := files.files["bin"]; bytes.Contains(got, []byte("half")) || !bytes.Contains(got, []byte("[redacted]")) {
+		t.Fatalf("stored %q, want the secret redacted", got)
 	}
 }

@@ -2,7 +2,6 @@ package rest_test
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,65 +12,6 @@ import (
 // otherHost returns u with host 127.0.0.1 spelled localhost: the same server,
 // another host for the connector.
 func otherHost(u string) string { return strings.Replace(u, "127.0.0.1", "localhost", 1) }
-
-func TestRedirectCredentials(t *testing.T) {
-	// One server: /start redirects to ?to=, anything else is recorded. The
-	// other host is the same server as localhost instead of 127.0.0.1.
-	got := &captured{}
-	srv := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/start" {
-			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
-			return
-		}
-		got.mu.Lock()
-		got.header = r.Header.Clone()
-		got.mu.Unlock()
-	})
-	target := srv + "/target"
-	creds := []struct {
-		name   string
-		in     map[string]any
-		header string
-	}{
-		{"Basic", map[string]any{"authentication_method": "basic", "username": "u", "password": "p"}, "Authorization"},
-		{"Bearer", map[string]any{"token": "t"}, "Authorization"},
-		{"APIKeyHeader", map[string]any{"api_key": "k", "api_key_name": "X-Key"}, "X-Key"},
-		{"CustomAPIKeyHeader", map[string]any{"headers": map[string]any{"X-Api-Key": "k"}}, "X-Api-Key"},
-		{"Cookies", map[string]any{"cookies": map[string]any{"sid": "s"}}, "Cookie"},
-	}
-	for _, cr := range creds {
-		for _, hop := range []struct {
-			name     string
-			to       string
-			wantKept bool
-		}{{"SameHost", target, true}, {"OtherHost", otherHost(target), false}} {
-			t.Run(cr.name+"/"+hop.name, func(t *testing.T) {
-				in := map[string]any{"url": srv + "/start?to=" + url.QueryEscape(hop.to)}
-				for k, v := range cr.in {
-					in[k] = v
-				}
-				MustCall(t, &rest.Connector{}, in)
-				h, _ := got.get()
-				if kept := h.Get(cr.header) != ""; kept != hop.wantKept {
-					t.Errorf("%s sent after redirect = %v, want %v", cr.header, kept, hop.wantKept)
-				}
-			})
-		}
-	}
-}
-
-func TestRedirectAPIKeyQueryDropped(t *testing.T) {
-	target := MustHTTPBin(t)
-	redirector := MustServer(t, func(w http.ResponseWriter, r *http.Request) {
-		// A careless server that copies the query into the redirect.
-		http.Redirect(w, r, otherHost(target)+"/anything?"+r.URL.RawQuery, http.StatusFound)
-	})
-	out := MustCall(t, &rest.Connector{}, map[string]any{"url": redirector, "api_key": "secret", "api_key_in": "query", "params": map[string]any{"q": "1"}})
-	args := JSONOut(t, out)["args"].(map[string]any)
-	if _, ok := args["api_key"]; ok || args["q"] == nil {
-		t.Errorf("args after redirect = %v, want q without api_key", args)
-	}
-}
 
 func TestRedirectPolicy(t *testing.T) {
 	base := MustHTTPBin(t)

@@ -132,39 +132,3 @@ func checkDomain(host string, allowed []string) error {
 	}
 	return &domainError{host: host, allowed: allowed}
 }
-
-// checkRedirect returns the http.Client redirect policy of a call: stop when
-// redirects are off or too many, and strip credentials when a hop leaves the
-// first request's origin (another host or port, or https to http).
-func checkRedirect(s *spec) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if !s.redirects {
-			return http.ErrUseLastResponse
-		}
-		if len(via) > s.maxRedirects {
-			return &redirectError{max: s.maxRedirects}
-		}
-		first := via[0].URL
-		if req.URL.Host != first.Host || first.Scheme == "https" && req.URL.Scheme != "https" {
-			for name := range req.Header {
-				if s.auth.isCredentialHeader(name) {
-					req.Header.Del(name)
-				}
-			}
-			if p := s.auth.secretParams(); len(p) > 0 {
-				q := req.URL.Query()
-				for _, k := range p {
-					q.Del(k)
-				}
-				req.URL.RawQuery = q.Encode()
-			}
-		}
-		return nil
-	}
-}
-
-type redirectError struct{ max int }
-
-func (e *redirectError) Error() string {
-	return fmt.Sprintf("stopped after %d redirects (max_redirects); raise max_redirects, or set allow_redirects false to get the redirect response itself", e.max)
-}

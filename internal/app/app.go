@@ -15,12 +15,14 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/flowd/flowd/api"
 	"github.com/flowd/flowd/connectors/oauth"
 	"github.com/flowd/flowd/connectors/rest"
 	"github.com/flowd/flowd/embedded"
 	"github.com/flowd/flowd/engine"
+	"github.com/flowd/flowd/sandbox"
 	"github.com/flowd/flowd/secrets"
 	"github.com/flowd/flowd/store"
 	"github.com/flowd/flowd/web"
@@ -44,6 +46,9 @@ type Config struct {
 	BlockPrivateNetworks *bool
 	// WebhookWait is how long a webhook call waits for its flow; 0: 30 s.
 	WebhookWait time.Duration
+	// TrustedProxies are addresses or CIDR ranges of reverse proxies whose
+	// X-Forwarded-For names the client (--trusted-proxies); empty: the socket's peer.
+	TrustedProxies []string
 	// MetricsAddr serves /metrics of a worker-only process (API processes serve it
 	// on the API's address).
 	MetricsAddr string
@@ -58,7 +63,21 @@ type Config struct {
 	// first sealing (FLOWD_SECRET_KEY). Empty: the key in DataDir/secret.key,
 	// generated on the first start.
 	SecretKey string
-	Log       *slog.Logger
+	// ScriptMemoryLimit is what one script may allocate, in bytes (0: 256 MiB); past
+	// it the script's sandbox is stopped and the execution ends ENDED_ERROR.
+	ScriptMemoryLimit int64
+	// SandboxBinary is the program that runs scripts (empty: flowd-sandbox beside the
+	// running executable, else the executable itself).
+	SandboxBinary string
+	// CachedExecutions is how many executions a worker keeps in memory between their
+	// steps, each with its script's sandbox (0: 128); an execution dropped from the
+	// cache is replayed from its history when it wakes.
+	CachedExecutions int
+	// Scripts overrides the sandbox processes: engine.InProcess{} runs scripts in
+	// the worker with no memory limit, for benchmarks that measure what the sandbox
+	// costs. Never set it in production.
+	Scripts engine.ScriptRunner
+	Log     *slog.Logger
 }
 
 // App is a running flowd.
@@ -75,6 +94,8 @@ type App struct {
 	Engine   *engine.Engine
 	Temporal client.Client
 	Metrics  *api.Metrics
+	// Sandboxes runs the worker's scripts (nil in an API-only process).
+	Sandboxes *sandbox.Pool
 
 	log      *slog.Logger
 	resolver *engine.Resolver
@@ -93,9 +114,13 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		cfg.Role = "all"
 	}
 	a = &App{log: cfg.Log}
+	self := a
 	defer func() {
 		if err != nil {
+			// "return nil, err" has set a to nil, and the closers refer to a.
+			a = self
 			a.Stop()
+			a = nil
 		}
 	}()
 
@@ -155,7 +180,22 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 			Observer:   a.Metrics,
 			State:      a.Store,
 		}
-		w := engine.NewWorker(a.Temporal, cfg.TaskQueue, acts)
+		scripts := cfg.Scripts
+		if scripts == nil {
+			pool := &sandbox.Pool{Binary: cfg.SandboxBinary, MemoryLimit: cfg.ScriptMemoryLimit, Log: cfg.Log.With("component", "sandbox")}
+			if err := pool.Start(); err != nil {
+				return nil, fmt.Errorf("%w (flowd runs every script in a sandbox process; set --sandbox-binary to the flowd-sandbox program)", err)
+			}
+			a.closers = append(a.closers, pool.Close)
+			a.Sandboxes, scripts = pool, pool
+			cfg.Log.Info("script sandboxes ready", "program", pool.Path(), "memory_limit_bytes", pool.MemoryLimit)
+		}
+		if cfg.CachedExecutions <= 0 {
+			cfg.CachedExecutions = 128
+		}
+		// Process-wide in the Temporal SDK; each cached execution holds a sandbox.
+		worker.SetStickyWorkflowCacheSize(cfg.CachedExecutions)
+		w := engine.NewWorker(a.Temporal, cfg.TaskQueue, acts, scripts)
 		if err := w.Start(); err != nil {
 			return nil, fmt.Errorf("start the worker on task queue %q: %w", cfg.TaskQueue, err)
 		}
@@ -183,7 +223,7 @@ func (a *App) Stop() {
 }
 
 func (a *App) startAPI(ctx context.Context, cfg Config) error {
-	key, err := api.SigningKey(ctx, a.Store)
+	key, err := api.LoadSigningKey(ctx, a.Store, a.resolver.Keyring)
 	if err != nil {
 		return fmt.Errorf("load the token signing key: %w", err)
 	}
@@ -207,11 +247,19 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 		},
 	}
 	srv.Webhooks, srv.Schedules, srv.WebhookWait, srv.Metrics = a.Store, a.Store, cfg.WebhookWait, a.Metrics
+	if srv.TrustedProxies, err = api.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if len(srv.TrustedProxies) > 0 {
+		cfg.Log.Info("client addresses come from X-Forwarded-For when the request comes through a trusted proxy", "trusted_proxies", srv.TrustedProxies)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another flowd running? pick another address with --addr)", cfg.Addr, err)
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Caps on what a caller can hold without credentials: header size and time, and
+	// idle keep-alive connections (a streamed response is not idle).
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: api.MaxHeaderBytes, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			cfg.Log.Error("HTTP server stopped", "error", err)

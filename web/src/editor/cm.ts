@@ -7,7 +7,7 @@ import { Completion, CompletionContext, CompletionResult, snippet } from '@codem
 import { Diagnostic, lintGutter, setDiagnostics } from '@codemirror/lint';
 import { indentWithTab } from '@codemirror/commands';
 import { MergeView } from '@codemirror/merge';
-import { childMembers, enumValues, fileMembers, getFields, Item, restInputs, settingMembers, systemMembers, thisMembers } from './completions';
+import { childMembers, enumValues, fileMembers, getFields, grantMembers, Item, restInputs, secretMembers, settingMembers, systemMembers, thisMembers } from './completions';
 
 function toCompletion(i: Item, boost = 0): Completion {
   return {
@@ -66,6 +66,12 @@ export function flowCompletions(ctx: CompletionContext): CompletionResult | null
   }
   if ((m = /system\s*\.\s*file\([^()]*\)\s*\.\s*(\w*)$/.exec(before))) {
     return { from: ctx.pos - m[1].length, options: fileMembers.map((i) => toCompletion(i)), validFor: /^\w*$/ };
+  }
+  if ((m = /system\s*\.\s*secret\([^()]*\)\s*\.\s*(\w*)$/.exec(before))) {
+    return { from: ctx.pos - m[1].length, options: secretMembers.map((i) => toCompletion(i)), validFor: /^\w*$/ };
+  }
+  if ((m = /system\s*\.\s*grant\([^()]*\)\s*\.\s*(\w*)$/.exec(before))) {
+    return { from: ctx.pos - m[1].length, options: grantMembers.map((i) => toCompletion(i)), validFor: /^\w*$/ };
   }
   if ((m = /\bthis\s*\.\s*(\w*)$/.exec(before))) {
     return { from: ctx.pos - m[1].length, options: thisMembers.map((i) => toCompletion(i)), validFor: /^\w*$/ };

@@ -62,7 +62,36 @@ export const systemMembers: Item[] = [
     info: 'A stored file: .get_text_content(), .save_text_content(s), .get_base64_content(), .save_base64_content(s).',
     type: 'method',
   },
+  {
+    label: 'secret',
+    apply: "secret('${name}')",
+    snippet: true,
+    detail: '(name) → secret handle',
+    info: "A stored secret, for any input of this.connect: password: system.secret('crm_password'). The script never sees the value; inside a text write system.secret('api_token').template('Bearer {{secret}}') ({{secret|url}} percent-encodes it). Write the name in the code, not from inputs. An object {secret: 'NAME'} is plain data in flow code.",
+    type: 'method',
+  },
+  {
+    label: 'grant',
+    apply: "grant('${name}')",
+    snippet: true,
+    detail: '(name) → grant handle',
+    info: "A saved OAuth2 grant, for a REST call with authentication_method: 'oauth2': grant: system.grant('crm_api'). Only the code (or a saved connector) names a grant: a text like grant: 'crm_api' or grant: inputs.grant is refused. Take the url from the code or a setting, not from inputs: the token goes where the call goes.",
+    type: 'method',
+  },
 ];
+
+export const secretMembers: Item[] = [
+  {
+    label: 'template',
+    apply: "template('Bearer {{secret}}')",
+    detail: "('… {{secret}} …') → secret handle",
+    info: "The secret inside a text, for a header or a URL: {{secret}} is the value as it is, {{secret|url}} the value percent-encoded. 'Bearer ' + system.secret(...) throws: the script never sees the value.",
+    type: 'method',
+  },
+  { label: 'name', detail: 'string', info: "The secret's name.", type: 'property' },
+];
+
+export const grantMembers: Item[] = [{ label: 'name', detail: 'string', info: "The grant's name.", type: 'property' }];
 
 export const settingMembers: Item[] = [
   { label: 'get', apply: "get('value')", detail: "('value')", info: 'The stored JSON value, or undefined when absent.', type: 'method' },
@@ -101,7 +130,7 @@ export const restInputs: { name: string; def?: string; info: string; value?: str
   { name: 'path', info: 'Path of the URL in parts; slashes are joined cleanly.', value: "'${}'" },
   { name: 'method', def: "'GET' ('POST' when a body is given)", info: 'Any HTTP method.', value: "'${GET}'" },
   { name: 'params', info: 'Query parameters, URL-encoded; lists repeat the key.', value: '{${}}' },
-  { name: 'headers', info: 'Request headers.', value: '{${}}' },
+  { name: 'headers', info: "Request headers. A secret in a header: {Authorization: system.secret('api_token').template('Bearer {{secret}}')}.", value: '{${}}' },
   { name: 'cookies', info: 'Request cookies.', value: '{${}}' },
   { name: 'json', info: 'JSON body; only with POST, PUT, PATCH, DELETE. At most one body input.', value: '{${}}' },
   { name: 'text', info: 'Text body. At most one body input.', value: "'${}'" },
@@ -110,12 +139,12 @@ export const restInputs: { name: string; def?: string; info: string; value?: str
   { name: 'data', info: 'Deprecated alias of json; still accepted.' },
   { name: 'authentication_method', def: "'none'", info: "'none', 'basic' (username, password), 'bearer' (token), 'api_key' (api_key, api_key_name, api_key_in), 'oauth2' (see grant), 'custom'.", value: "'${none}'" },
   { name: 'username', info: "For authentication_method 'basic'.", value: "'${}'" },
-  { name: 'password', info: "For authentication_method 'basic'. Use {secret: 'NAME'} in a saved connector.", value: "'${}'" },
-  { name: 'token', info: "For authentication_method 'bearer'.", value: "'${}'" },
-  { name: 'api_key', info: "For authentication_method 'api_key'.", value: "'${}'" },
+  { name: 'password', info: "For authentication_method 'basic'. A stored secret: system.secret('NAME') (in a saved connector: {\"secret\": \"NAME\"}).", value: "system.secret('${}')" },
+  { name: 'token', info: "For authentication_method 'bearer'. A stored secret: system.secret('NAME').", value: "system.secret('${}')" },
+  { name: 'api_key', info: "For authentication_method 'api_key'. A stored secret: system.secret('NAME').", value: "system.secret('${}')" },
   { name: 'api_key_name', info: 'Header or query parameter name of the API key.', value: "'${}'" },
   { name: 'api_key_in', def: "'header'", info: "'header' or 'query'.", value: "'${header}'" },
-  { name: 'grant', info: 'Name of a saved OAuth2 grant (client credentials or JWT client assertion). Tokens are cached, refreshed before expiry and once on a 401.', value: "'${}'" },
+  { name: 'grant', info: "For authentication_method 'oauth2': a saved OAuth2 grant (client credentials or JWT client assertion), named in the code with system.grant('NAME'); a text is refused. Tokens are cached, refreshed before expiry and once on a 401.", value: "system.grant('${}')" },
   { name: 'expected_status_code', def: '[200, 201, 202, 204]', info: 'Any other status ends the connection ENDED_ERROR (outputs still recorded).', value: '[${200}]' },
   { name: 'retry_status_code', def: '[502, 503, 504]', info: 'Statuses that are retried, as are connection errors and timeouts.', value: '[${502, 503, 504}]' },
   { name: 'retry_backoff', def: '{initial: 1, maximum: 60, multiplier: 2, deadline: 600}', info: 'Seconds; the delay between tries is at least 1 s and is clamped to sane bounds.', value: '{ initial: 1, maximum: 60, multiplier: 2, deadline: 600 }' },

@@ -47,7 +47,7 @@ export const configKinds: Kind[] = [
     kind: 'secrets',
     title: 'Secrets',
     singular: 'secret',
-    help: 'Secrets are write-only: their values are encrypted at rest and never shown again. Reference them as {"secret": "NAME"} in connectors and grants.',
+    help: 'Secrets are write-only: their values are encrypted at rest and never shown again. Reference them as {"secret": "NAME"} in connectors and grants; in flow code, write system.secret(\'NAME\') (or system.secret(\'NAME\').template(\'Bearer {{secret}}\') inside a text).',
     template: null,
     writeOnly: true,
   },
@@ -55,7 +55,7 @@ export const configKinds: Kind[] = [
     kind: 'grants',
     title: 'Grants',
     singular: 'grant',
-    help: 'OAuth2 grants for the REST connector\'s "grant" input: client credentials, or a JWT client assertion (type "jwt_assertion", private_key, kid, alg ES256|RS256).',
+    help: 'OAuth2 grants for the REST connector\'s "grant" input: client credentials, or a JWT client assertion (type "jwt_assertion", private_key, kid, alg ES256|RS256). Name one in flow code with grant: system.grant(\'NAME\'), or as "grant": "NAME" in a saved connector\'s inputs; a grant named by a text in a call is refused.',
     fields: [
       { key: 'type', label: 'Type', type: 'select', options: ['client_credentials', 'jwt_assertion'] },
       { key: 'token_url', label: 'Token URL', type: 'text' },

@@ -1,0 +1,241 @@
+package sandbox_test
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/sandbox"
+	"github.com/flowd/flowd/scripting"
+)
+
+// The test binary is its own sandbox program: started by the pool with the sandbox
+// environment, it serves scripts instead of running the tests.
+func TestMain(m *testing.M) {
+	if sandbox.IsChild() {
+		sandbox.ServeChild()
+	}
+	os.Exit(m.Run())
+}
+
+func newPool(t *testing.T, limit int64) *sandbox.Pool {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &sandbox.Pool{Binary: self, MemoryLimit: limit}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// host is a unit-test Host: connects succeed at once with the inputs as outputs.
+type host struct {
+	mu      sync.Mutex
+	now     time.Time
+	logs    []string
+	outputs map[string]any
+	slept   time.Duration
+	onSleep func()
+}
+
+func (h *host) Now() time.Time { return h.now }
+func (h *host) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {
+	if req.Inputs["url"] == "bad" {
+		return nil, &scripting.InputError{Message: "bad url"}
+	}
+	return &done{id: "c1", name: "REST", child: scripting.Child{ID: "c1", Name: "REST", Status: "ENDED_SUCCESS", Outputs: req.Inputs}}, nil
+}
+func (h *host) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
+	return &done{id: "f1", name: req.Name, child: scripting.Child{ID: "f1", Name: req.Name, Status: "ENDED_ERROR", StatusMessage: "boom"}}, nil
+}
+func (h *host) Message(req scripting.MessageRequest) (any, error) {
+	if req.Timeout == time.Second {
+		return nil, scripting.ErrTimeout
+	}
+	return map[string]any{"subject": req.Subject}, nil
+}
+func (h *host) Setting(name string) (any, bool, error) { return map[string]any{"n": name}, true, nil }
+func (h *host) SaveSetting(string, any) error          { return nil }
+func (h *host) File(name string) ([]byte, bool, error) {
+	return []byte("content of " + name), true, nil
+}
+func (h *host) SaveFile(string, []byte) error { return nil }
+func (h *host) Sleep(d time.Duration) error {
+	if h.onSleep != nil {
+		h.onSleep()
+	}
+	h.slept += d
+	h.now = h.now.Add(d)
+	return nil
+}
+func (h *host) Log(level, message string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logs = append(h.logs, level+" "+message)
+	return false
+}
+func (h *host) FlushLogs() {}
+func (h *host) SetOutput(key string, value any) {
+	if h.outputs == nil {
+		h.outputs = map[string]any{}
+	}
+	h.outputs[key] = value
+}
+func (h *host) Self() scripting.Child {
+	return scripting.Child{ID: "e1", Name: "t", Status: "RUNNING", Inputs: map[string]any{"a": 1.0}}
+}
+
+type done struct {
+	id, name string
+	child    scripting.Child
+}
+
+func (d *done) ID() string                     { return d.id }
+func (d *done) Name() string                   { return d.name }
+func (d *done) Wait() (scripting.Child, error) { return d.child, nil }
+
+func job(script string) scripting.Job {
+	return scripting.Job{Name: "t", Script: script, ExecutionID: "e-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		Options: scripting.Options{CPUBudget: 300 * time.Millisecond, Seed: 1}}
+}
+
+// A script in a sandbox sees the same flow API as in process: every Host call crosses
+// the pipe, with its errors.
+func TestSandboxRunsTheFlowAPI(t *testing.T) {
+	p := newPool(t, 0)
+	script := `function handler(system, inputs) {
+  console.log('start', inputs.x);
+  const c = this.connect({connector_type: 'REST', url: 'http://example/' + inputs.x});
+  this.set_output('stage', 'connected');
+  let typeErr = '';
+  try { this.connect({connector_type: 'REST', url: 'bad'}); } catch (e) { typeErr = e.name + ': ' + e.message; }
+  let flowErr = '';
+  try { this.flow('child', {}); } catch (e) { flowErr = e.name; }
+  let timeout = '';
+  try { this.message({subject: 'q', timeout: 1}); } catch (e) { timeout = e.name; }
+  const t0 = Date.now();
+  this.sleep(60);
+  return {url: c.get('output_value').url, self: this.get('input_value').a, typeErr, flowErr, timeout,
+    answer: this.message({subject: 'hi'}).subject, setting: system.setting('s').get('value').n,
+    file: system.file('f').get_text_content(), slept: Date.now() - t0, stage: this.get('output_value').stage};
+}`
+	for i := range 3 { // the same sandbox serves one script after another
+		h := &host{now: time.Unix(1000, 0)}
+		j := job(script)
+		j.Inputs = map[string]any{"x": "y"}
+		got := p.Run(j, h)
+		want := scripting.RunJob(j, &host{now: time.Unix(1000, 0)})
+		if got.Status != "ENDED_SUCCESS" {
+			t.Fatalf("run %d: %+v", i, got)
+		}
+		for k, v := range want.Outputs {
+			if got.Outputs[k] != v {
+				t.Errorf("run %d: output %s = %v, in process %v", i, k, got.Outputs[k], v)
+			}
+		}
+		if got.Outputs["slept"] != 60000.0 || got.Outputs["typeErr"] != "ConnectError: this.connect: bad url" || got.Outputs["timeout"] != "TimeoutExceededError" {
+			t.Errorf("run %d: %+v", i, got.Outputs)
+		}
+		if len(h.logs) != 1 || h.logs[0] != "info start y" || h.outputs["stage"] != "connected" {
+			t.Errorf("run %d: logs %q outputs %v", i, h.logs, h.outputs)
+		}
+	}
+	if st := p.Stats(); st.Killed != 0 {
+		t.Errorf("stats %+v: no sandbox should have been killed", st)
+	}
+}
+
+// An allocation past the memory limit ends the script with a message that names the
+// limit, and the pool goes on with a fresh sandbox.
+func TestSandboxMemoryLimit(t *testing.T) {
+	p := newPool(t, 64<<20)
+	for _, script := range []string{
+		`function handler() { return {n: new ArrayBuffer(1e11).byteLength}; }`,
+		`function handler() { const a = []; for (let i = 0; i < 100; i++) a.push(new Uint8Array(16e6)); return {n: a.length}; }`,
+		`function handler() { let c = 0; return {n: 'x'.repeat({valueOf() { return c++ ? 1e9 : 1; }}).length}; }`,
+		`function handler() { let s = 'x'.repeat(1 << 20); const a = []; for (let i = 0; i < 200; i++) a.push(s + i); return {n: a.join('').length}; }`,
+	} {
+		h := &host{}
+		got := p.Run(job(script), h)
+		if got.Status != "ENDED_ERROR" || !strings.Contains(got.Message, "more than 64 MiB of memory (--script-memory-limit)") {
+			t.Errorf("%s\n  got %+v", script, got)
+		}
+	}
+	if got := p.Run(job(`function handler() { return {ok: true}; }`), &host{}); got.Outputs["ok"] != true {
+		t.Fatalf("an ordinary script after the others: %+v", got)
+	}
+}
+
+// A built-in that loops in Go is not stopped by the runtime's interrupt: the pool
+// kills the sandbox when the step's CPU time runs out.
+func TestSandboxStopsBuiltinsThatLoopInGo(t *testing.T) {
+	p := newPool(t, 0)
+	got := p.Run(job(`function handler() { this.set_output('before', 1); return {s: Array.prototype.join.call({length: 2**32 + 1}, '').length}; }`), &host{})
+	if got.Status != "ENDED_ERROR" || !strings.Contains(got.Message, "without waiting and was stopped") || got.Outputs["before"] != 1.0 {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+// A sandbox that dies for no reason the script shows fails the workflow task the first
+// time (Run panics, Temporal retries) and ends the execution the second time.
+func TestSandboxCrashTwiceEndsTheExecution(t *testing.T) {
+	p := newPool(t, 0)
+	h := &host{onSleep: killSandboxes}
+	j := job(`function handler() { this.sleep(1); return {}; }`)
+	panicked := func() (msg any) {
+		defer func() { msg = recover() }()
+		p.Run(j, h)
+		return nil
+	}()
+	if s, _ := panicked.(string); !strings.Contains(s, "crashed") {
+		t.Fatalf("first crash: want a panic that fails the task, got %v", panicked)
+	}
+	got := p.Run(j, h)
+	if got.Status != "ENDED_ERROR" || !strings.Contains(got.Message, "crashed its sandbox twice") {
+		t.Fatalf("second crash: %+v", got)
+	}
+	h.onSleep = nil
+	if got := p.Run(job(`function handler() { this.sleep(1); return {ok: true}; }`), h); got.Outputs["ok"] != true {
+		t.Fatalf("after the crashes: %+v", got)
+	}
+}
+
+// killSandboxes kills this process's children: the sandboxes.
+func killSandboxes() {
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid())).Output()
+	for _, f := range strings.Fields(string(out)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// The sandbox does not see the worker's environment (secrets keys, database URLs).
+func TestSandboxEnvironmentIsClean(t *testing.T) {
+	t.Setenv("FLOWD_SECRET_KEY", "do-not-leak")
+	newPool(t, 0)
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid())).Output()
+	seen := 0
+	for _, pid := range strings.Fields(string(out)) {
+		env, err := os.ReadFile("/proc/" + pid + "/environ")
+		if err != nil || !strings.Contains(string(env), "FLOWD_SANDBOX=1") {
+			continue
+		}
+		seen++
+		if strings.Contains(string(env), "do-not-leak") {
+			t.Errorf("sandbox %s sees the worker's environment: %q", pid, env)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no sandbox process found")
+	}
+}
