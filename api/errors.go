@@ -48,9 +48,15 @@ type errorDetail struct {
 	Column  int    `json:"column,omitempty"`
 }
 
-// errorHandler writes every error as {"error": {code, message}}. Internal errors are
-// logged with the request and shown as a generic message.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+// retryAfterSeconds is the Retry-After of every 503: the outages behind them (a
+// database or Temporal restarting, failing over) pass in seconds.
+const retryAfterSeconds = "5"
+
+// errorHandler writes every error as {"error": {code, message}}. An error that
+// unavailable names (a database or Temporal that cannot be reached) is a 503 with
+// Retry-After, whatever route it comes from. Internal errors are logged with the
+// request and shown as a generic message.
+func errorHandler(log *slog.Logger, unavailable func(error) string) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -60,8 +66,16 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			detail errorDetail
 			ee     *engine.Error
 			he     *echo.HTTPError
+			what   string
 		)
+		if unavailable != nil {
+			what = unavailable(err)
+		}
 		switch {
+		case what != "":
+			status = http.StatusServiceUnavailable
+			detail = errorDetail{Code: engine.EUnavailable, Message: what + " is unreachable; try again in a few seconds (the operator sees the cause in GET /readyz and the server log)"}
+			log.Warn("request failed: "+what+" is unreachable", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
 		case errors.As(err, &ee):
 			status = statusOf[ee.Code]
 			if status == 0 {
@@ -90,6 +104,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+		}
+		if status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)

@@ -61,20 +61,14 @@ func (s *Server) putFlow(c echo.Context) error {
 	if req.Script == nil {
 		return invalid(`the body needs "script": the flow's JavaScript source`)
 	}
-	if _, err := scripting.Compile(name, *req.Script); err != nil {
+	// The checks compile the script and refuse {secret: NAME} and text grant names in
+	// code (data now: better refused than sent where the author meant a value).
+	if err := s.checkScript(name, *req.Script); err != nil {
 		var se *scripting.ScriptError
 		if errors.As(err, &se) {
 			return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
 		}
 		return err
-	}
-	// {secret: NAME} in code is data now, and a text no longer names a grant: refuse
-	// both rather than send a name where the author meant a value, or fail at run time.
-	var se *scripting.ScriptError
-	for _, check := range []func(string) error{scripting.CheckSecretReferences, scripting.CheckGrantReferences} {
-		if err := check(*req.Script); errors.As(err, &se) {
-			return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
-		}
 	}
 	cur, getErr := s.Store.GetFlow(c.Request().Context(), name)
 	maxRuntime := cur.MaxRuntime
@@ -190,4 +184,13 @@ func decodeJSON(c echo.Context, v any) error {
 		return invalid("the body is not valid JSON: %v", err)
 	}
 	return nil
+}
+
+// checkScript runs the save-time checks of a script (scripting.CheckScript) in a
+// sandbox process when the server has one, bounded in time and memory.
+func (s *Server) checkScript(name, src string) error {
+	if s.Scripts == nil {
+		return scripting.CheckScript(name, src)
+	}
+	return s.Scripts.Check(name, src)
 }

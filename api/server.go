@@ -31,6 +31,9 @@ type Server struct {
 	Web fs.FS
 	// Ready reports whether the engine can serve (database and Temporal reachable).
 	Ready func(ctx context.Context) error
+	// Unavailable names what an error says cannot be reached ("the database"), or
+	// returns ""; such errors answer 503 with Retry-After (api/errors.go).
+	Unavailable func(err error) string
 
 	// Webhooks and Schedules store the triggers; nil answers 503 on their routes.
 	Webhooks  engine.WebhookStore
@@ -43,6 +46,15 @@ type Server struct {
 	// TrustedProxies may name the client in X-Forwarded-For (--trusted-proxies);
 	// empty: the client is the socket's peer (see ipExtractor).
 	TrustedProxies []netip.Prefix
+	// Scripts checks scripts when they are saved (compiling them) in a sandbox
+	// process with a time and memory limit; nil checks them in this process.
+	Scripts ScriptChecker
+}
+
+// ScriptChecker runs scripting.CheckScript where a script cannot hurt the API: a
+// *scripting.ScriptError is a refusal, another error a checker that failed.
+type ScriptChecker interface {
+	Check(name, src string) error
 }
 
 // maxBody bounds request bodies: scripts are at most 512 KiB, inputs at most a few MB.
@@ -52,7 +64,7 @@ const maxBody = "4M"
 func (s *Server) Handler() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(s.Log)
+	e.HTTPErrorHandler = errorHandler(s.Log, s.Unavailable)
 	e.IPExtractor = ipExtractor(s.TrustedProxies)
 	// Before routing, so that every response carries them, 404s and 414s included.
 	e.Pre(securityHeaders(), limitURL)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -53,8 +54,9 @@ type SigningKey struct {
 // A key stored in plaintext (by a flowd from before keys were sealed) is sealed in
 // place, as is one sealed with a secrets key that is no longer the first of keys,
 // keeping the key itself, so that tokens issued before keep working. It returns an
-// error that says what to do when the stored key cannot be opened with keys.
-func LoadSigningKey(ctx context.Context, st KeyStore, keys *secrets.Keyring) (*SigningKey, error) {
+// error that says what to do when the stored key cannot be opened with keys. A
+// plaintext key it seals is logged on log, with the advice to rotate it.
+func LoadSigningKey(ctx context.Context, st KeyStore, keys *secrets.Keyring, log *slog.Logger) (*SigningKey, error) {
 	k := &SigningKey{store: st, keys: keys}
 	// Several processes may start at once: each seals and swaps, one swap wins, and
 	// every process then reads and uses the winner's value.
@@ -84,8 +86,13 @@ func LoadSigningKey(ctx context.Context, st KeyStore, keys *secrets.Keyring) (*S
 		if err != nil {
 			return nil, err
 		}
-		if _, err := st.SwapServerKey(ctx, signingKeyRow, stored, sealed); err != nil {
+		swapped, err := st.SwapServerKey(ctx, signingKeyRow, stored, sealed)
+		if err != nil {
 			return nil, fmt.Errorf("seal the token signing key: %w", err)
+		}
+		if swapped && !secrets.IsSealed(stored) && log != nil {
+			log.Warn("the token signing key was stored in plaintext by an older flowd: it is sealed with the secrets key now; " +
+				"copies of the database made before still hold it, so rotate it once every flowd process runs this version (POST /api/v1/auth/signing-key/rotate, see docs/keys.md)")
 		}
 	}
 	return nil, errors.New("the token signing key kept changing while flowd started; start flowd again")

@@ -16,18 +16,25 @@ import (
 // while any local activity runs, so a script that calls quickly piles up results in one
 // task, and the worker sends them all in one request. The Temporal server refuses a
 // request over 4 MB (gRPC) or a history write over 4 MB (one transaction) and then
-// TERMINATES the workflow: ~7,100 small REST results (~590 bytes each) in one task did
-// that, and the execution's row stayed RUNNING.
+// TERMINATES the workflow: ~7,100 small REST results in one task did that, and the
+// execution's row stayed RUNNING.
 //
 // So, from version smallTasksVersion on, a task carries at most taskCalls calls and
 // about taskBytes of results: past either, the next call first sleeps 1 ms on a
-// workflow timer, which completes the task (the timer fires in a new one). Measured
-// on the embedded server (e2e TestManyConnects, 20,000 GETs of ~40-byte bodies, each
-// marker ~700 bytes with the connection's inputs and outputs): one extra task costs
-// about a millisecond, so even 250 calls a task would cost 20,000 connects less than
-// 0.1 s; 1,000 calls (about 0.7 MB of markers) keeps a task far under 4 MB, and a
-// result over inlineBytes does not travel in the task at all but is read back alone
-// (see Connect), so parallel calls cannot add up either.
+// workflow timer, which completes the task (the timer fires in a new one). A result
+// over inlineBytes does not travel in the task at all: the call returns it Stored, and
+// the workflow reads it back by itself, in a task that has room for it (Connect), so
+// results of calls running at once cannot add up past taskBytes + MaxParallel *
+// inlineBytes (~2 MB) either.
+//
+// Measured with the embedded server (e2e TestManyConnects, TestLargeResults): a small
+// REST GET's marker is ~910 bytes (its inputs and outputs with headers), so 20,000
+// calls make 20 tasks of at most 0.91 MB and an 18 MB history; 4 KB bodies make tasks
+// of ~1.1 MB, and 500 KB bodies, 20 at once, tasks of ~1.0 MB. 4 MB is the hard
+// limit, and a task's completion carries more than its markers, hence 1 MB. Each extra
+// task costs one timer: with Temporal's default history.timerProcessorMaxTimeShift
+// (1 s) a 1 ms timer fires after 0.2-0.8 s, with 10 ms after ~20 ms. Larger tasks
+// would save a few timers per 20,000 calls and come closer to 4 MB.
 //
 // The history as a whole is bounded too: Temporal terminates an execution past 51,200
 // events or 50 MB. checkHistory refuses new calls well before either, with a message

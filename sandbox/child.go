@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,10 @@ func ServeChild() {
 		if err == io.EOF {
 			os.Exit(0)
 		}
+		if err == nil && f.T == frameCheck && f.Job != nil {
+			check(out, *f.Job)
+			continue
+		}
 		if err != nil || f.T != frameRun || f.Job == nil {
 			fmt.Fprintln(os.Stderr, "flowd sandbox: expected a run frame:", err)
 			os.Exit(3)
@@ -69,6 +74,21 @@ func ServeChild() {
 		if err := out.Flush(); err != nil {
 			os.Exit(3)
 		}
+	}
+}
+
+// check answers a check frame with the save-time checks' result.
+func check(out *bufio.Writer, job scripting.Job) {
+	ret := &frame{T: frameChecked}
+	if err := scripting.CheckScript(job.Name, job.Script); err != nil {
+		var se *scripting.ScriptError
+		if !errors.As(err, &se) {
+			se = &scripting.ScriptError{Message: err.Error()}
+		}
+		ret.ScriptErr = se
+	}
+	if writeFrame(out, ret) != nil || out.Flush() != nil {
+		os.Exit(3)
 	}
 }
 

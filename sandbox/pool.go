@@ -53,6 +53,9 @@ type Pool struct {
 	MemoryLimit int64
 	// WallLimit ends a step that has not yielded after this long (0: DefaultWallLimit).
 	WallLimit time.Duration
+	// CheckLimit bounds the CPU time of a script's save-time checks (0:
+	// DefaultCheckLimit).
+	CheckLimit time.Duration
 	// Spare is how many started sandboxes wait for the next script (0: 2), so that a
 	// run does not wait for a process to start.
 	Spare int
@@ -386,6 +389,59 @@ func (p *Pool) runOnce(job scripting.Job, host scripting.Host, fresh bool) (_ sc
 	}
 }
 
+// DefaultCheckLimit bounds the CPU time of the save-time checks of one script
+// (compiling it).
+const DefaultCheckLimit = time.Second
+
+// Check runs the save-time checks of a script (scripting.CheckScript) in a sandbox, so
+// that a script that takes long or much memory to compile is refused instead of
+// holding the API: past CheckLimit or the memory limit it is a *scripting.ScriptError
+// that says so. Another error means no sandbox could run the check.
+func (p *Pool) Check(name, src string) error {
+	sb, err := p.take()
+	if err != nil {
+		return fmt.Errorf("cannot start a script sandbox to check the script (%s): %w; check --sandbox-binary", p.path, err)
+	}
+	clean := false
+	defer func() {
+		if clean {
+			p.give(sb)
+		} else {
+			p.kill(sb)
+		}
+	}()
+	// CPU time is what a script costs to compile; the wall-clock limit is above it,
+	// so that a busy machine does not refuse a script that is fine.
+	limit := p.CheckLimit
+	if limit <= 0 {
+		limit = DefaultCheckLimit
+	}
+	r := &run{pool: p, sb: sb, wallLimit: 3 * limit, cpuLimit: limit}
+	if err := r.send(&frame{T: frameCheck, Job: &scripting.Job{Name: name, Script: src}}); err != nil {
+		return fmt.Errorf("check the script in a sandbox: %w", err)
+	}
+	f, err := r.next()
+	var st stopped
+	switch {
+	case errors.As(err, &st):
+		return &scripting.ScriptError{Message: fmt.Sprintf("the script takes more than %s to compile and is refused: nest less deeply, split long expressions, or move data into a stored file (system.file)", limit)}
+	case err != nil:
+		p.kill(sb)
+		if outOfMemory(sb.stderr.String()) {
+			return &scripting.ScriptError{Message: fmt.Sprintf("the script needs more than %s of memory to compile and is refused: make it smaller", mib(p.MemoryLimit))}
+		}
+		return fmt.Errorf("the sandbox checking the script stopped: %v %s", err, firstLine(sb.stderr.String()))
+	case f.T != frameChecked:
+		return fmt.Errorf("the sandbox checking the script answered %q", f.T)
+	}
+	sb.runs++
+	clean = sb.runs < recycleRuns
+	if f.ScriptErr != nil {
+		return f.ScriptErr
+	}
+	return nil
+}
+
 // run is the parent's side of one script run.
 type run struct {
 	pool     *Pool
@@ -394,8 +450,10 @@ type run struct {
 	outputs  map[string]any
 	pending  []scripting.Pending
 	cpuLimit time.Duration // of the current step
-	stepCPU  time.Duration // the sandbox's CPU time when the step began
-	stepWall time.Time
+	// wallLimit overrides the pool's WallLimit.
+	wallLimit time.Duration
+	stepCPU   time.Duration // the sandbox's CPU time when the step began
+	stepWall  time.Time
 }
 
 // stopped is why the parent ended a sandbox.
@@ -416,7 +474,11 @@ func (r *run) send(f *frame) error {
 
 // next waits for the sandbox's next frame while enforcing the step's limits.
 func (r *run) next() (*frame, error) {
-	deadline := time.NewTimer(time.Until(r.stepWall.Add(r.pool.WallLimit)))
+	wall := r.pool.WallLimit
+	if r.wallLimit > 0 {
+		wall = r.wallLimit
+	}
+	deadline := time.NewTimer(time.Until(r.stepWall.Add(wall)))
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()

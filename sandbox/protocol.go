@@ -29,13 +29,15 @@ const MaxFrameBytes = 8 << 20
 
 // Frame types.
 const (
-	frameRun    = "run"    // parent → child: run Job
-	frameReady  = "ready"  // child → parent: the script compiled, it starts now (no reply)
-	frameCall   = "call"   // child → parent: a Host call that waits for its ret
-	frameLog    = "log"    // child → parent: one log line (no reply)
-	frameOutput = "output" // child → parent: set_output (no reply)
-	frameRet    = "ret"    // parent → child: the result of the last call
-	frameEnd    = "end"    // child → parent: the script ended
+	frameRun     = "run"     // parent → child: run Job
+	frameReady   = "ready"   // child → parent: the script compiled, it starts now (no reply)
+	frameCall    = "call"    // child → parent: a Host call that waits for its ret
+	frameLog     = "log"     // child → parent: one log line (no reply)
+	frameOutput  = "output"  // child → parent: set_output (no reply)
+	frameRet     = "ret"     // parent → child: the result of the last call
+	frameEnd     = "end"     // child → parent: the script ended
+	frameCheck   = "check"   // parent → child: run the save-time checks of Job.Script
+	frameChecked = "checked" // child → parent: the checks' result (ScriptErr)
 )
 
 // Host operations carried by call frames.
@@ -73,6 +75,8 @@ type frame struct {
 	// Outcome ends a run; HeapBytes is the sandbox's heap afterwards.
 	Outcome   *scripting.Outcome `json:"outcome,omitempty"`
 	HeapBytes uint64             `json:"heap_bytes,omitempty"`
+	// ScriptErr is a check's refusal.
+	ScriptErr *scripting.ScriptError `json:"script_err,omitempty"`
 }
 
 // wireError carries a Host error with its kind, so that the script side sees the same

@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -237,5 +238,35 @@ func TestSandboxEnvironmentIsClean(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatal("no sandbox process found")
+	}
+}
+
+// Saving a script checks it in a sandbox: a refusal keeps its place, and a script that
+// compiles for longer than the limit is refused instead of holding the caller.
+func TestSandboxCheck(t *testing.T) {
+	p := newPool(t, 0)
+	if err := p.Check("t", `function handler() { return 1; }`); err != nil {
+		t.Fatalf("a good script: %v", err)
+	}
+	var se *scripting.ScriptError
+	if err := p.Check("t", "function handler() {\n  return 1 +;\n}"); !errors.As(err, &se) || se.Line != 2 {
+		t.Fatalf("a syntax error: %#v", err)
+	}
+	if err := p.Check("t", `function handler() { return this.connect({url: 'x', password: {secret: 'pw'}}); }`); !errors.As(err, &se) || !strings.Contains(se.Message, "system.secret") {
+		t.Fatalf("{secret} in code: %#v", err)
+	}
+	// Long operator chains compile in time quadratic in their length: 190 operators,
+	// under the shape limit of 200, repeated to 400 KiB.
+	chain := "x = a" + strings.Repeat(" + a", 190) + ";\n"
+	slow := "function handler() {}\nlet x, a = 1;\n" + strings.Repeat(chain, 400<<10/len(chain))
+	p.CheckLimit = 20 * time.Millisecond
+	err := p.Check("t", slow)
+	t.Logf("slow script: %v", err)
+	if !errors.As(err, &se) || !strings.Contains(se.Message, "to compile and is refused") {
+		t.Fatalf("a script slow to compile: %#v", err)
+	}
+	p.CheckLimit = 0
+	if err := p.Check("t", `function handler() { return 2; }`); err != nil {
+		t.Fatalf("a good script after a refusal: %v", err)
 	}
 }

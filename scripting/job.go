@@ -25,3 +25,19 @@ func RunJob(job Job, host Host) Outcome {
 	}
 	return Run(prog, host, inputs, job.Options)
 }
+
+// CheckScript runs every save-time check of a flow's script: it compiles, and names no
+// secret or grant the way only data may. A refusal is a *ScriptError with the place.
+// The API runs it in a sandbox process (package sandbox), so that no script can make
+// a save take long or allocate much in the API's process.
+func CheckScript(name, src string) error {
+	if _, err := Compile(name, src); err != nil {
+		return err
+	}
+	for _, check := range []func(string) error{CheckSecretReferences, CheckGrantReferences} {
+		if err := check(src); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -5,7 +5,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +20,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/flowd/flowd/migrations"
 )
@@ -38,7 +45,8 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	)
 	// TranslateError makes a duplicate key gorm.ErrDuplicatedKey on both dialects, which
 	// the store turns into EConflict (409) instead of an internal error.
-	cfg := &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: false, TranslateError: true}
+	// The ping is Open's own, below, so that its error says what went wrong.
+	cfg := &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: false, TranslateError: true, DisableAutomaticPing: true}
 	switch {
 	case databaseURL == "":
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -76,17 +84,97 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := s.sqlDB.PingContext(pingCtx); err != nil {
-		return nil, fmt.Errorf("reach %s database %s: %w (is it running and is the URL right?)", s.dialect, redactURL(databaseURL), err)
+		_ = s.sqlDB.Close()
+		return nil, connectError(s.dialect, redactURL(databaseURL), err)
 	}
+	if err := s.migrate(ctx, gdial, fsys); err != nil {
+		_ = s.sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies the migrations of fsys that the database lacks. It refuses a
+// database that a newer flowd has migrated further than this one knows: this flowd
+// would misread the newer tables.
+func (s *Store) migrate(ctx context.Context, gdial goose.Dialect, fsys fs.FS) error {
 	// Migrations from branches developed side by side may be applied out of order.
 	provider, err := goose.NewProvider(gdial, s.sqlDB, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
-		return nil, fmt.Errorf("load migrations: %w", err)
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	sources := provider.ListSources()
+	newest := sources[len(sources)-1].Version
+	current, err := provider.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read the schema version of the %s database: %w", s.dialect, err)
+	}
+	if current > newest {
+		return fmt.Errorf("the %s database was migrated by a newer flowd (schema version %d; this flowd knows up to %d): run that newer flowd, or restore the database from a backup taken before the upgrade", s.dialect, current, newest)
 	}
 	if _, err := provider.Up(ctx); err != nil {
-		return nil, fmt.Errorf("apply migrations to %s database: %w", s.dialect, err)
+		return fmt.Errorf("apply migrations to %s database: %w", s.dialect, err)
 	}
-	return s, nil
+	return nil
+}
+
+// connectError names why the database at url (redacted) did not answer, and what to
+// check.
+func connectError(dialect, url string, err error) error {
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) {
+		switch code := pgErr.SQLState(); {
+		case strings.HasPrefix(code, "28"): // invalid_authorization_specification, invalid_password
+			return fmt.Errorf("the %s database %s refused the credentials: %w (check the user and password in --database-url / FLOWD_DATABASE_URL)", dialect, url, err)
+		case code == "3D000": // invalid_catalog_name
+			return fmt.Errorf("the %s database %s does not exist: %w (create it with CREATE DATABASE, or fix the name in --database-url)", dialect, url, err)
+		}
+	}
+	if Unreachable(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("the %s database %s is unreachable: %w (is it running, and are the host and port in --database-url right?)", dialect, url, err)
+	}
+	return fmt.Errorf("reach %s database %s: %w (is it running and is the URL right?)", dialect, url, err)
+}
+
+// Unreachable reports whether err means that the database cannot be reached now (a
+// refused, reset or closed connection, a server shutting down or not yet accepting
+// connections, a SQLite file that cannot be opened, read or locked) rather than that
+// the query was wrong. Such errors pass once the database is back: the API answers
+// them 503 with Retry-After, and the workflow's activities retry them.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	// pgx reports a failed dial or a dropped connection as a net.Error inside its
+	// own error types (pgconn.ConnectError and others wrap it).
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	// PostgreSQL's SQLSTATE (pgconn.PgError): class 08 is a connection exception,
+	// 57P01-57P03 a server shutting down or starting, 53300 too many connections.
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) {
+		switch code := pgErr.SQLState(); code {
+		case "57P01", "57P02", "57P03", "53300":
+			return true
+		default:
+			return strings.HasPrefix(code, "08")
+		}
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		// The primary code is the low byte; extended codes add detail above it.
+		switch liteErr.Code() & 0xff {
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
 }
 
 // Close closes the database connections.

@@ -13,6 +13,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -26,6 +29,7 @@ import (
 	"github.com/flowd/flowd/secrets"
 	"github.com/flowd/flowd/store"
 	"github.com/flowd/flowd/web"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Config is what flowd runs with; cmd/flowd fills it from flags and environment.
@@ -36,10 +40,16 @@ type Config struct {
 	TemporalAddress string // empty: start the embedded server
 	TemporalPort    int    // of the embedded server; 0 picks a free one
 	Namespace       string
-	TaskQueue       string
-	Role            string // all, api or worker
-	AdminClientID   string
-	AdminSecret     string
+	// NamespaceRetention is how long Temporal keeps the history of closed workflows
+	// in the namespace that flowd registers when it is missing (0: 7 days; negative:
+	// never register, the namespace must exist).
+	NamespaceRetention time.Duration
+	// TemporalConnectTimeout is how long Start waits for Temporal to answer (0: 60 s).
+	TemporalConnectTimeout time.Duration
+	TaskQueue              string
+	Role                   string // all, api or worker
+	AdminClientID          string
+	AdminSecret            string
 	// BlockPrivateNetworks keeps connector requests away from loopback, private and
 	// link-local addresses (SSRF); nil: on with TemporalAddress (production), off
 	// for the embedded development setup.
@@ -97,9 +107,10 @@ type App struct {
 	// Sandboxes runs the worker's scripts (nil in an API-only process).
 	Sandboxes *sandbox.Pool
 
-	log      *slog.Logger
-	resolver *engine.Resolver
-	closers  []func()
+	log       *slog.Logger
+	namespace string
+	resolver  *engine.Resolver
+	closers   []func()
 }
 
 // Start starts flowd as configured. Stop it with Stop.
@@ -113,6 +124,12 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	if cfg.Role == "" {
 		cfg.Role = "all"
 	}
+	if cfg.TemporalConnectTimeout <= 0 {
+		cfg.TemporalConnectTimeout = 60 * time.Second
+	}
+	if cfg.NamespaceRetention == 0 {
+		cfg.NamespaceRetention = DefaultNamespaceRetention
+	}
 	a = &App{log: cfg.Log}
 	self := a
 	defer func() {
@@ -123,6 +140,22 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 			a = nil
 		}
 	}()
+
+	// What is quick to check comes first, so that a mistake in it fails at once.
+	keys, err := secrets.Load(cfg.SecretKey, cfg.DataDir, cfg.Log)
+	if err != nil {
+		if cfg.SecretKey != "" {
+			return nil, fmt.Errorf("FLOWD_SECRET_KEY (--secret-key): %w", err)
+		}
+		return nil, fmt.Errorf("load the key that encrypts secrets: %w", err)
+	}
+	var ln net.Listener
+	if cfg.Role != "worker" {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w (is another flowd running? pick another address with --addr)", cfg.Addr, err)
+		}
+		a.closers = append(a.closers, func() { _ = ln.Close() })
+	}
 
 	if a.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir); err != nil {
 		return nil, err
@@ -140,14 +173,17 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		a.TemporalAddress = srv.Address()
 		cfg.Log.Info("embedded Temporal server started; attach the Temporal CLI or UI with --address "+a.TemporalAddress, "address", a.TemporalAddress)
 	}
-	if a.Temporal, err = dialTemporal(ctx, a.TemporalAddress, cfg.Namespace, cfg.Log); err != nil {
+	if a.Temporal, err = dialTemporal(ctx, a.TemporalAddress, cfg.Namespace, cfg.TemporalConnectTimeout, cfg.Log); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Temporal.Close)
-
-	keys, err := secrets.Load(cfg.SecretKey, cfg.DataDir, cfg.Log)
-	if err != nil {
-		return nil, fmt.Errorf("load the key that encrypts secrets: %w", err)
+	a.namespace = cfg.Namespace
+	if err := ensureNamespace(ctx, a.Temporal, cfg.Namespace, cfg.NamespaceRetention, cfg.TemporalConnectTimeout, cfg.Log); err != nil {
+		if cfg.Role != "api" {
+			return nil, err // a worker cannot poll a namespace that does not exist
+		}
+		// The API can start: /readyz answers 503 with this until someone creates it.
+		cfg.Log.Error("flowd is not ready", "error", err)
 	}
 	a.resolver = &engine.Resolver{Secrets: a.Store, Saved: a.Store, Keyring: keys}
 	// One REST connector serves every call, so that OAuth2 tokens are cached per
@@ -206,7 +242,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		seedExamples(ctx, a.Store, cfg.Log)
 	}
 	if cfg.Role != "worker" {
-		if err := a.startAPI(ctx, cfg); err != nil {
+		if err := a.startAPI(ctx, cfg, ln); err != nil {
 			return nil, err
 		}
 	}
@@ -222,8 +258,9 @@ func (a *App) Stop() {
 	a.closers = nil
 }
 
-func (a *App) startAPI(ctx context.Context, cfg Config) error {
-	key, err := api.LoadSigningKey(ctx, a.Store, a.resolver.Keyring)
+// startAPI serves the API on ln.
+func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
+	key, err := api.LoadSigningKey(ctx, a.Store, a.resolver.Keyring, cfg.Log)
 	if err != nil {
 		return fmt.Errorf("load the token signing key: %w", err)
 	}
@@ -234,17 +271,20 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 	if secret != "" {
 		a.AdminClientID, a.AdminSecret = id, secret
 	}
+	if a.Sandboxes == nil {
+		// An API-only process checks saved scripts in sandboxes too.
+		pool := &sandbox.Pool{Binary: cfg.SandboxBinary, MemoryLimit: cfg.ScriptMemoryLimit, Spare: 1, Log: cfg.Log.With("component", "sandbox")}
+		if err := pool.Start(); err != nil {
+			return fmt.Errorf("%w (flowd checks scripts in a sandbox process; set --sandbox-binary to the flowd-sandbox program)", err)
+		}
+		a.closers = append(a.closers, pool.Close)
+		a.Sandboxes = pool
+	}
 	srv := &api.Server{
-		Engine: a.Engine, Store: a.Store, State: a.Store, Auth: &api.Auth{Store: a.Store, Key: key}, Resolver: a.resolver, Log: cfg.Log, Web: web.Assets(),
-		Ready: func(ctx context.Context) error {
-			if err := a.Store.Ping(ctx); err != nil {
-				return fmt.Errorf("database: %w", err)
-			}
-			if _, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-				return fmt.Errorf("temporal: %w", err)
-			}
-			return nil
-		},
+		Scripts: a.Sandboxes,
+		Engine:  a.Engine, Store: a.Store, State: a.Store, Auth: &api.Auth{Store: a.Store, Key: key}, Resolver: a.resolver, Log: cfg.Log, Web: web.Assets(),
+		Ready:       a.ready,
+		Unavailable: unavailable,
 	}
 	srv.Webhooks, srv.Schedules, srv.WebhookWait, srv.Metrics = a.Store, a.Store, cfg.WebhookWait, a.Metrics
 	if srv.TrustedProxies, err = api.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -252,10 +292,6 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 	}
 	if len(srv.TrustedProxies) > 0 {
 		cfg.Log.Info("client addresses come from X-Forwarded-For when the request comes through a trusted proxy", "trusted_proxies", srv.TrustedProxies)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another flowd running? pick another address with --addr)", cfg.Addr, err)
 	}
 	// Caps on what a caller can hold without credentials: header size and time, and
 	// idle keep-alive connections (a streamed response is not idle).
@@ -278,17 +314,19 @@ func (a *App) startAPI(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// dialTemporal connects to Temporal, retrying while a just-started server comes up.
-func dialTemporal(ctx context.Context, hostPort, namespace string, log *slog.Logger) (client.Client, error) {
-	deadline := time.Now().Add(60 * time.Second)
+// dialTemporal connects to Temporal, retrying for up to timeout while a just-started
+// server comes up. Its error names the address and what to check.
+func dialTemporal(ctx context.Context, hostPort, namespace string, timeout time.Duration, log *slog.Logger) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for {
 		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace,
 			Logger: tlog.NewStructuredLogger(log.With("component", "temporal-sdk"))})
 		if err == nil {
 			return c, nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to Temporal at %s: %w (is it running? check --temporal-address)", hostPort, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("Temporal at %s did not answer within %s: %v (is it running? check --temporal-address, or wait longer with --temporal-connect-timeout)", hostPort, timeout, err)
 		}
 		log.Warn("waiting for Temporal", "address", hostPort, "error", err)
 		select {
@@ -296,6 +334,88 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, log *slog.Log
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// DefaultNamespaceRetention is how long a namespace that flowd registers keeps the
+// histories of closed workflows.
+const DefaultNamespaceRetention = 7 * 24 * time.Hour
+
+// ensureNamespace registers namespace, keeping closed workflows for retention, when
+// Temporal does not have it (a negative retention never registers), and waits up to
+// timeout until Temporal serves it. It returns an error that names the namespace and
+// how to create it when it is missing and cannot be registered.
+func ensureNamespace(ctx context.Context, c client.Client, namespace string, retention, timeout time.Duration, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	svc := c.WorkflowService()
+	_, err := svc.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	var notFound *serviceerror.NamespaceNotFound
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &notFound):
+		return fmt.Errorf("look up the Temporal namespace %q: %v (is Temporal running? check --temporal-address)", namespace, err)
+	case retention < 0:
+		return namespaceMissing(namespace, "flowd registers none with --namespace-retention below 0")
+	}
+	_, err = svc.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace:                        namespace,
+		Description:                      "registered by flowd",
+		WorkflowExecutionRetentionPeriod: durationpb.New(retention),
+	})
+	var exists *serviceerror.NamespaceAlreadyExists
+	if err != nil && !errors.As(err, &exists) { // another flowd starting beside this one may have won
+		return namespaceMissing(namespace, fmt.Sprintf("Temporal refused to register it: %v", err))
+	}
+	log.Info("registered the Temporal namespace", "namespace", namespace, "retention", retention)
+	// Temporal's frontends learn of a new namespace from their cache, which is
+	// refreshed every few seconds; a worker polling before that is refused.
+	for {
+		_, err := c.DescribeTaskQueue(ctx, "flowd-namespace-check", enums.TASK_QUEUE_TYPE_WORKFLOW)
+		if !errors.As(err, &notFound) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the Temporal namespace %q was registered but Temporal did not serve it within %s; start flowd again", namespace, timeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// namespaceMissing is the error of a namespace that does not exist, with why flowd
+// did not register it.
+func namespaceMissing(namespace, why string) error {
+	return fmt.Errorf("the Temporal namespace %q does not exist and %s: create it with `temporal operator namespace create --namespace %s --retention 7d`, or name an existing one with --namespace", namespace, why, namespace)
+}
+
+// ready reports whether this flowd can serve: the database answers, and Temporal
+// serves its namespace.
+func (a *App) ready(ctx context.Context) error {
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("the database is unreachable: %w", err)
+	}
+	_, err := a.Temporal.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: a.namespace})
+	var notFound *serviceerror.NamespaceNotFound
+	switch {
+	case errors.As(err, &notFound):
+		return namespaceMissing(a.namespace, "flowd could not register it")
+	case err != nil:
+		return fmt.Errorf("Temporal at %s is unreachable: %w", a.TemporalAddress, err)
+	}
+	return nil
+}
+
+// unavailable names what err says cannot be reached, for the API's 503 answers.
+func unavailable(err error) string {
+	var down *serviceerror.Unavailable
+	switch {
+	case store.Unreachable(err):
+		return "the database"
+	case errors.As(err, &down):
+		return "Temporal"
+	}
+	return ""
 }
 
 // serveMetrics serves /metrics on cfg.MetricsAddr for a worker-only process.
