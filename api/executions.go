@@ -161,7 +161,7 @@ const (
 )
 
 // streamLogs sends the log as server-sent events: "log" events (id = seq, data = the
-// line), "status" events when the execution's status changes, and one "end" event
+// line), "status" events when the execution's status or outputs change, and one "end" event
 // once it has ended and every line was sent. A client resumes with Last-Event-ID.
 func (s *Server) streamLogs(c echo.Context, exec engine.Execution, after int64) error {
 	ctx := c.Request().Context()
@@ -182,6 +182,7 @@ func (s *Server) streamLogs(c echo.Context, exec engine.Execution, after int64) 
 		return err
 	}
 	status := engine.Status("")
+	outputs := "" // a running execution's outputs change at its durable steps
 	lastWrite := time.Now()
 	for {
 		lines, err := s.Store.Logs(ctx, exec.ID, after, 1000)
@@ -204,8 +205,8 @@ func (s *Server) streamLogs(c echo.Context, exec engine.Execution, after int64) 
 		if err != nil {
 			return send("error", "", errorBody{Error: errorDetail{Code: engine.ErrorCode(err), Message: engine.ErrorMessage(err)}})
 		}
-		if cur.Status != status {
-			status = cur.Status
+		if cur.Status != status || string(cur.Outputs) != outputs {
+			status, outputs = cur.Status, string(cur.Outputs)
 			if err := send("status", "", cur); err != nil {
 				return nil
 			}

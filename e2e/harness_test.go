@@ -131,7 +131,7 @@ func serveChild() int {
 	fmt.Sscan(os.Getenv("FLOWD_TEMPORAL_PORT"), &port)
 	a, err := app.Start(ctx, app.Config{
 		Addr: os.Getenv("FLOWD_ADDR"), DataDir: os.Getenv("FLOWD_DATA_DIR"), DatabaseURL: os.Getenv("FLOWD_DATABASE_URL"),
-		TemporalPort: port, TaskQueue: "e2e-child", AdminClientID: adminID, AdminSecret: adminSecret, Log: log,
+		TemporalPort: port, TemporalAddress: os.Getenv("FLOWD_TEMPORAL_ADDRESS"), Namespace: os.Getenv("FLOWD_NAMESPACE"), TaskQueue: "e2e-child", AdminClientID: adminID, AdminSecret: adminSecret, Log: log,
 		SandboxBinary: os.Getenv("FLOWD_SANDBOX_BINARY"), SecretKey: os.Getenv("FLOWD_SECRET_KEY"), TrustedProxies: strings.Split(os.Getenv("FLOWD_TRUSTED_PROXIES"), ","),
 	})
 	if err != nil {

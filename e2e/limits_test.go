@@ -85,7 +85,7 @@ func TestLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 			e := waitEnded(t, b.api, exec.ID, 60*time.Second)
-			if e.Status != "ENDED_ERROR" || !strings.Contains(e.StatusMessage, "history limit") || !strings.Contains(e.StatusMessage, ":4:") {
+			if e.Status != "ENDED_ERROR" || !strings.Contains(e.StatusMessage, "at flowd's limit of 60") || !strings.Contains(e.StatusMessage, ":3:") {
 				t.Fatalf("ended %s %q", e.Status, e.StatusMessage)
 			}
 		})

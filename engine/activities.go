@@ -85,11 +85,15 @@ type SetStatusInput struct {
 	Logs        []LogLine `json:"logs,omitempty"`
 	// Message sets (a JSON object) or clears (null) the pending this.message.
 	Message json.RawMessage `json:"message,omitempty"`
+	// Outputs, when set, are the outputs set so far (this.set_output), shown while
+	// the execution runs; unset when they did not change since the last write.
+	Outputs json.RawMessage `json:"outputs,omitempty"`
 }
 
-// SetStatus records a status change of a running execution with its pending log lines.
+// SetStatus records a status change of a running execution with its pending log
+// lines and the outputs set so far.
 func (a *Activities) SetStatus(ctx context.Context, in SetStatusInput) error {
-	return a.Store.Record(ctx, Progress{Logs: in.Logs, Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status, Message: in.Message}}})
+	return a.Store.Record(ctx, Progress{Logs: in.Logs, Updates: []ExecutionUpdate{{ID: in.ExecutionID, Status: in.Status, Message: in.Message, Outputs: in.Outputs}}})
 }
 
 // FlushLogs writes log lines; seqs already written are skipped.
@@ -265,12 +269,17 @@ func inline(res ConnectResult, limit int) ConnectResult {
 	return ConnectResult{Name: res.Name, Status: res.Status, Message: res.Message, EndedAt: res.EndedAt, Stored: true, Size: len(raw)}
 }
 
-// FlushParent records the parent's pending log lines when no child is created.
+// FlushParent records the parent's pending log lines and outputs when no child is
+// created.
 func (a *Activities) FlushParent(ctx context.Context, in ConnectInput) error {
-	if len(in.Logs) == 0 {
+	p := Progress{Logs: in.Logs}
+	if in.ParentOutputs != nil {
+		p.Updates = []ExecutionUpdate{{ID: in.ParentID, Outputs: in.ParentOutputs}}
+	}
+	if len(p.Logs) == 0 && len(p.Updates) == 0 {
 		return nil
 	}
-	return a.Store.Record(ctx, Progress{Logs: in.Logs})
+	return a.Store.Record(ctx, p)
 }
 
 func (a *Activities) connectorTypes() []string {

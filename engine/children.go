@@ -129,9 +129,8 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 		At:        h.now,
 		Logs:      h.takeLogs(),
 	}
-	if len(h.outputs) > 0 {
-		in.ParentOutputs, _ = json.Marshal(h.outputs)
-	}
+	in.ParentOutputs = h.unsavedOutputs()
+	writes := h.saved.writes
 	name := req.Name
 	if name == "" {
 		t, _ := req.Inputs["connector_type"].(string)
@@ -153,6 +152,11 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 	p := &pending{id: in.ChildID, name: name, h: h}
 	p.wait = func() (scripting.Child, error) {
 		res, err := h.connectResult(ctx, fut, in.ChildID)
+		if in.ParentOutputs != nil && (err != nil || h.saved.writes != writes) {
+			// The call wrote the outputs when it began: it failed, or a later step's
+			// write may have landed first and been overwritten with these older ones.
+			h.outputsLost()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				// Cancelled while the call ran: the connection ends cancelled too.

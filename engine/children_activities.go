@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -30,44 +29,29 @@ type PrepareFlowResult struct {
 }
 
 // PrepareFlow resolves the child flow's latest revision and records its PENDING FLOW
-// execution. Run again after a crash, it keeps the revision recorded the first time.
+// execution (createPending). Run again after a crash, it keeps the revision recorded
+// the first time.
 func (a *Activities) PrepareFlow(ctx context.Context, in PrepareFlowInput) (PrepareFlowResult, error) {
 	if len(in.Logs) > 0 {
 		if err := a.Store.Record(ctx, Progress{Logs: in.Logs}); err != nil {
 			return PrepareFlowResult{}, err
 		}
 	}
-	if prev, err := a.Store.GetExecution(ctx, in.ChildID); err == nil {
-		rev, err := a.Store.GetFlowRevision(ctx, prev.Name, prev.FlowRevision)
-		if err != nil {
-			return PrepareFlowResult{}, err
-		}
-		return PrepareFlowResult{Revision: rev.Revision, Script: rev.Script}, nil
-	} else if ErrorCode(err) != ENotFound {
-		return PrepareFlowResult{}, err
-	}
-	flow, err := a.Store.GetFlow(ctx, in.Flow)
-	if ErrorCode(err) == ENotFound {
-		return PrepareFlowResult{Error: fmt.Sprintf("there is no flow named %q; save it first (PUT /api/v1/flows/%s) or check the name", in.Flow, in.Flow)}, nil
-	}
-	if err != nil {
-		return PrepareFlowResult{}, err
-	}
-	inputs := in.Inputs
-	if inputs == nil {
-		inputs = map[string]any{}
-	}
-	raw, err := json.Marshal(inputs)
-	if err != nil {
-		return PrepareFlowResult{Error: "the child's inputs cannot be stored as JSON: " + err.Error()}, nil
-	}
 	parent := in.ParentID
-	exec := Execution{ID: in.ChildID, Type: TypeFlow, Name: flow.Name, Status: StatusPending, ParentID: &parent, RootID: in.RootID,
-		FlowRevision: flow.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerParent, CreatedAt: in.At}
-	if err := a.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
+	run, err := createPending(ctx, a.Store, pendingFlow{ID: in.ChildID, RootID: in.RootID, ParentID: &parent, Flow: in.Flow,
+		Inputs: in.Inputs, Trigger: TriggerParent, At: in.At})
+	switch {
+	case ErrorCode(err) == ENotFound:
+		return PrepareFlowResult{Error: fmt.Sprintf("there is no flow named %q; save it first (PUT /api/v1/flows/%s) or check the name", in.Flow, in.Flow)}, nil
+	case ErrorCode(err) == EInvalid:
+		return PrepareFlowResult{Error: "the child's inputs cannot be stored: " + ErrorMessage(err)}, nil
+	case err != nil:
 		return PrepareFlowResult{}, err
+	case run.Execution.Status.Ended():
+		// Ended before its workflow started (the reconciler found its parent gone).
+		return PrepareFlowResult{Error: "the child flow cannot start: " + run.Execution.StatusMessage}, nil
 	}
-	return PrepareFlowResult{Revision: flow.Revision, Script: flow.Script, MaxRuntime: flow.MaxRuntime}, nil
+	return PrepareFlowResult{Revision: run.Revision, Script: run.Script, MaxRuntime: run.MaxRuntime}, nil
 }
 
 // stateStore returns the settings and files store, or an error that says it is missing.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -41,40 +42,104 @@ type Engine struct {
 // PENDING execution. It returns ENotFound for an unknown flow and EUnavailable when
 // Temporal cannot be reached (the execution is then recorded as ENDED_ERROR).
 func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]any, trigger Trigger) (Execution, error) {
-	flow, err := e.Store.GetFlow(ctx, name)
-	if err != nil {
-		return Execution{}, err
-	}
-	if inputs == nil {
-		inputs = map[string]any{}
-	}
-	raw, err := json.Marshal(inputs)
-	if err != nil {
-		return Execution{}, Errorf(EInvalid, "inputs cannot be encoded as JSON: %v", err)
-	}
-	if len(raw) > MaxInputBytes {
-		return Execution{}, Errorf(EInvalid, "the inputs are %d bytes as JSON, over the limit of %d: pass large data as a file (PUT /api/v1/files/{name}) and its name as an input", len(raw), MaxInputBytes)
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Execution{}, err
 	}
-	exec := Execution{ID: id.String(), Type: TypeFlow, Name: flow.Name, Status: StatusPending, RootID: id.String(),
-		FlowRevision: flow.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: trigger, CreatedAt: time.Now().UTC()}
-	if err := e.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
+	run, err := createPending(ctx, e.Store, pendingFlow{ID: id.String(), RootID: id.String(), Flow: name, Inputs: inputs, Trigger: trigger, At: time.Now().UTC()})
+	if err != nil {
 		return Execution{}, err
 	}
-	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: flow.Name, Revision: flow.Revision, Script: flow.Script, Inputs: inputs, Trigger: trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory,
-		MaxRuntime: runtimeOf(flow.MaxRuntime, e.MaxRuntime), ServerMaxRuntime: e.MaxRuntime}
+	exec := run.Execution
+	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: exec.Name, Revision: run.Revision, Script: run.Script, Inputs: run.Inputs, Trigger: trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory,
+		MaxRuntime: runtimeOf(run.MaxRuntime, e.MaxRuntime), ServerMaxRuntime: e.MaxRuntime}
 	opts := client.StartWorkflowOptions{ID: exec.ID, TaskQueue: e.taskQueue(), EnableEagerStart: true}
 	if _, err := e.Temporal.ExecuteWorkflow(ctx, opts, WorkflowName, in); err != nil {
 		e.Log.Error("start workflow", "execution", exec.ID, "error", err)
 		msg := "the engine could not start the execution (Temporal unreachable); try again"
 		now := time.Now().UTC()
+		// Should this write fail too, the reconciler ends the row later (engine/reconcile.go).
 		_ = e.Store.Record(context.WithoutCancel(ctx), Progress{Updates: []ExecutionUpdate{{ID: exec.ID, Status: StatusEndedError, StatusMessage: &msg, EndedAt: &now}}})
 		return Execution{}, Errorf(EUnavailable, "%s", msg)
 	}
 	return exec, nil
+}
+
+// pendingFlow is a FLOW execution to record PENDING before its workflow runs.
+type pendingFlow struct {
+	ID, RootID string
+	ParentID   *string
+	Flow       string
+	Inputs     map[string]any
+	Trigger    Trigger
+	At         time.Time
+}
+
+// pendingRun is what createPending recorded: the execution, the revision it runs and
+// its flow's own maximum runtime.
+type pendingRun struct {
+	Execution Execution
+	Revision  int
+	Script    string
+	// Inputs are the inputs as given, never nil.
+	Inputs map[string]any
+	// MaxRuntime is the flow's own maximum runtime in seconds (0: none set).
+	MaxRuntime int
+}
+
+// createPending is the one place that records a PENDING FLOW execution: for
+// Engine.StartFlow (API and webhook starts), PrepareFlow (child flows) and
+// BeginScheduled (runs of a Temporal Schedule). It records the flow's latest
+// revision. Run again with the same id (a retried activity), it records nothing and
+// answers with the execution and revision recorded the first time, so that an
+// execution never gets two rows or changes revision; the maximum runtime is then the
+// flow's as it is now.
+//
+// It returns ENotFound when the flow does not exist, EInvalid when the inputs cannot
+// be stored, and the store's other errors. An execution that exists and has ended is
+// returned with no error: the caller decides what that means.
+func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, error) {
+	run := pendingRun{Inputs: p.Inputs}
+	if run.Inputs == nil {
+		run.Inputs = map[string]any{}
+	}
+	if prev, err := st.GetExecution(ctx, p.ID); err == nil {
+		run.Execution = prev
+		if prev.Status.Ended() {
+			return run, nil
+		}
+		rev, err := st.GetFlowRevision(ctx, prev.Name, prev.FlowRevision)
+		if err != nil {
+			return pendingRun{}, err
+		}
+		run.Revision, run.Script = rev.Revision, rev.Script
+		if flow, err := st.GetFlow(ctx, prev.Name); err == nil {
+			run.MaxRuntime = flow.MaxRuntime
+		} else if ErrorCode(err) != ENotFound {
+			return pendingRun{}, err
+		}
+		return run, nil
+	} else if ErrorCode(err) != ENotFound {
+		return pendingRun{}, err
+	}
+	flow, err := st.GetFlow(ctx, p.Flow)
+	if err != nil {
+		return pendingRun{}, err
+	}
+	raw, err := json.Marshal(run.Inputs)
+	if err != nil {
+		return pendingRun{}, Errorf(EInvalid, "inputs cannot be encoded as JSON: %v", err)
+	}
+	if len(raw) > MaxInputBytes {
+		return pendingRun{}, Errorf(EInvalid, "the inputs are %d bytes as JSON, over the limit of %d: pass large data as a file (PUT /api/v1/files/{name}) and its name as an input", len(raw), MaxInputBytes)
+	}
+	run.Execution = Execution{ID: p.ID, Type: TypeFlow, Name: flow.Name, Status: StatusPending, ParentID: p.ParentID, RootID: p.RootID,
+		FlowRevision: flow.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: p.Trigger, CreatedAt: p.At.UTC()}
+	if err := st.Record(ctx, Progress{Create: []Execution{run.Execution}}); err != nil {
+		return pendingRun{}, err
+	}
+	run.Revision, run.Script, run.MaxRuntime = flow.Revision, flow.Script, flow.MaxRuntime
+	return run, nil
 }
 
 // Wait waits up to d for an execution to end and returns it as it is then, with ended
@@ -167,7 +232,8 @@ func NewWorker(c client.Client, taskQueue string, acts *Activities, scripts Scri
 	// A script step is bounded by its CPU budget and the sandbox's 4 s wall limit
 	// (sandbox.DefaultWallLimit); the deadlock detector (1 s by default) must not fire
 	// first and fail the task forever.
-	w := worker.New(c, taskQueue, worker.Options{DeadlockDetectionTimeout: 8 * time.Second})
+	w := worker.New(c, taskQueue, worker.Options{DeadlockDetectionTimeout: 8 * time.Second,
+		Interceptors: []interceptor.WorkerInterceptor{&holdInterceptor{}}})
 	Register(w, acts, scripts)
 	return w
 }

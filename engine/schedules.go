@@ -218,52 +218,35 @@ type ScheduledRun struct {
 }
 
 // BeginScheduled creates the PENDING execution of a run started by a Temporal
-// Schedule, with the flow's latest revision, keyed by the workflow id. A retry finds
-// the row it created and answers with the same revision, so a run never gets two rows
-// or changes revision. It returns an error only when the store fails.
+// Schedule (createPending), with the flow's latest revision, keyed by the workflow id.
+// A retry finds the row it created and answers with the same revision, so a run never
+// gets two rows or changes revision. It returns an error only when the store fails.
 func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (ScheduledRun, error) {
 	run := ScheduledRun{ExecutionID: in.WorkflowID}
-	if prev, err := a.Store.GetExecution(ctx, in.WorkflowID); err == nil {
-		if prev.Status.Ended() {
-			run.Error = prev.StatusMessage
-			return run, nil
-		}
-		rev, err := a.Store.GetFlowRevision(ctx, prev.Name, prev.FlowRevision)
-		if err != nil {
-			return run, err
-		}
-		run.Revision, run.Script = rev.Revision, rev.Script
-		if flow, err := a.Store.GetFlow(ctx, prev.Name); err == nil {
-			run.MaxRuntime = flow.MaxRuntime
-		}
-		return run, nil
-	} else if ErrorCode(err) != ENotFound {
-		return run, err
-	}
-	inputs := in.Inputs
-	if inputs == nil {
-		inputs = map[string]any{}
-	}
-	raw, err := json.Marshal(inputs)
-	if err != nil {
-		return run, fmt.Errorf("encode the inputs of scheduled run %s: %w", in.WorkflowID, err)
-	}
-	exec := Execution{ID: in.WorkflowID, Type: TypeFlow, Name: in.Flow, Status: StatusPending, RootID: in.WorkflowID,
-		Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerSchedule, CreatedAt: in.At.UTC()}
-	flow, err := a.Store.GetFlow(ctx, in.Flow)
-	switch {
-	case ErrorCode(err) == ENotFound:
+	p, err := createPending(ctx, a.Store, pendingFlow{ID: in.WorkflowID, RootID: in.WorkflowID, Flow: in.Flow, Inputs: in.Inputs,
+		Trigger: TriggerSchedule, At: in.At})
+	switch code := ErrorCode(err); {
+	case code == ENotFound || code == EInvalid:
 		run.Error = fmt.Sprintf("flow %q does not exist (was it deleted?); save it again, or point the schedule that started this run at another flow", in.Flow)
-		exec.Status, exec.StatusMessage, exec.EndedAt = StatusEndedError, run.Error, &exec.CreatedAt
+		if code == EInvalid {
+			run.Error = "the schedule's inputs cannot be stored: " + ErrorMessage(err) + "; change them with PUT /api/v1/schedules/{name}"
+		}
+		// The run is recorded, ended, so that it shows in the schedule's executions.
+		raw, _ := json.Marshal(in.Inputs)
+		if in.Inputs == nil || len(raw) > MaxInputBytes {
+			raw = []byte("{}")
+		}
+		at := in.At.UTC()
+		exec := Execution{ID: in.WorkflowID, Type: TypeFlow, Name: in.Flow, Status: StatusEndedError, StatusMessage: run.Error, RootID: in.WorkflowID,
+			Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerSchedule, CreatedAt: at, EndedAt: &at}
 		return run, a.Store.Record(ctx, Progress{Create: []Execution{exec}})
 	case err != nil:
 		return run, err
+	case p.Execution.Status.Ended():
+		run.Error = p.Execution.StatusMessage
+		return run, nil
 	}
-	exec.FlowRevision = flow.Revision
-	if err := a.Store.Record(ctx, Progress{Create: []Execution{exec}}); err != nil {
-		return run, err
-	}
-	run.Revision, run.Script, run.MaxRuntime = flow.Revision, flow.Script, flow.MaxRuntime
+	run.Revision, run.Script, run.MaxRuntime = p.Revision, p.Script, p.MaxRuntime
 	return run, nil
 }
 

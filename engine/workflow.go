@@ -96,11 +96,14 @@ func FlowWorkflow(scripts ScriptRunner) func(ctx workflow.Context, in FlowInput)
 func runFlow(ctx workflow.Context, in FlowInput, scripts ScriptRunner) (FlowResult, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: maxConnectMinute * time.Minute,
+		// The local activities fail only when the store cannot be reached (a
+		// connector's own failures end its CONNECTION row instead): retry them until
+		// it is back, every 10 s at most, so that a database outage of any length
+		// delays executions without failing them.
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
 			MaximumInterval:    10 * time.Second,
-			MaximumAttempts:    10,
 		},
 	})
 	if in.Trigger == TriggerSchedule && in.ExecutionID == "" {
@@ -127,8 +130,10 @@ func runFlow(ctx workflow.Context, in FlowInput, scripts ScriptRunner) (FlowResu
 		})
 		h.ctx = sctx
 	}
-	if err := workflow.ExecuteLocalActivity(ctx, activityBegin, BeginInput{ExecutionID: in.ExecutionID, At: h.now}).Get(ctx, nil); err != nil {
-		return FlowResult{}, err // the store is down; Temporal retries the workflow task
+	if ended, err := begin(ctx, in, h.now); err != nil {
+		return FlowResult{}, err // the store is down
+	} else if ended != nil {
+		return *ended, nil // cancelled before its first step (engine/begin.go)
 	}
 	outcome := scripts.Run(scripting.Job{Name: in.Flow, Script: in.Script, Inputs: in.Inputs, ExecutionID: in.ExecutionID,
 		Options: scripting.Options{CPUBudget: cpuBudget, Seed: seedOf(in.ExecutionID)}}, h)
@@ -205,6 +210,7 @@ type flowHost struct {
 	unsent   bool // a child workflow was started in the current workflow task
 	messages int
 	tasks    taskBudget // what the current workflow task carries (engine/tasks.go)
+	saved    savedOutputs
 	// now is the script's clock (Date, log timestamps). It moves only with what is
 	// recorded durably (the workflow's start, the end of each connection), never with
 	// the time a workflow task happens to run, so that a flow re-run after a crash sees
@@ -251,8 +257,12 @@ func (h *flowHost) Sleep(d time.Duration) error {
 // better than failing the flow.
 func (h *flowHost) setStatus(ctx workflow.Context, st Status, message json.RawMessage) {
 	in := SetStatusInput{ExecutionID: h.in.ExecutionID, Status: st, Logs: h.takeLogs(), Message: message}
+	in.Outputs = h.unsavedOutputs()
 	if err := workflow.ExecuteLocalActivity(ctx, activitySetStatus, in).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("record status", "status", st, "error", err)
+		if in.Outputs != nil {
+			h.outputsLost()
+		}
 	}
 }
 
@@ -262,7 +272,49 @@ func (h *flowHost) takeLogs() []LogLine {
 	return l
 }
 
-func (h *flowHost) SetOutput(key string, value any) { h.outputs[key] = value }
+func (h *flowHost) SetOutput(key string, value any) {
+	h.outputs[key] = value
+	h.saved.changes++
+}
+
+// savedOutputs tracks what the execution's row shows of the outputs set so far.
+// Every durable step (sleep, message, child wait, connect) writes them, so that a
+// waiting execution shows them, but only when they changed since the last write: a
+// flow with 20,000 connects and 1 MB of outputs must not write 20 GB. It lives in
+// the workflow and changes only with recorded steps, so a replay decides the same.
+type savedOutputs struct {
+	changes int    // set_output calls so far
+	written int    // changes when the outputs were last handed to a write; -1: none is known to hold
+	sum     uint64 // FNV-1a of the JSON last handed to a write
+	writes  int    // writes handed out: a connect's write may land after a later one
+}
+
+// unsavedOutputs returns the outputs as JSON when they changed since the last write,
+// and counts them as written; nil when the row shows them already. Outputs that
+// cannot be stored are left to the execution's end, which reports why.
+func (h *flowHost) unsavedOutputs() json.RawMessage {
+	if h.saved.changes == h.saved.written {
+		return nil
+	}
+	raw, err := json.Marshal(h.outputs)
+	if err != nil || len(raw) > MaxOutputBytes {
+		return nil
+	}
+	f := fnv.New64a()
+	f.Write(raw)
+	sum := f.Sum64()
+	known := h.saved.written >= 0 && sum == h.saved.sum
+	h.saved.written, h.saved.sum = h.saved.changes, sum
+	if known {
+		return nil // set again to the same values
+	}
+	h.saved.writes++
+	return raw
+}
+
+// outputsLost is told that a write of the outputs failed or may have been
+// overwritten by an older one: the next durable step writes them again.
+func (h *flowHost) outputsLost() { h.saved.written = -1 }
 
 func (h *flowHost) Self() scripting.Child {
 	return scripting.Child{ID: h.in.ExecutionID, Name: h.in.Flow, Status: string(StatusRunning), Inputs: h.in.Inputs}

@@ -178,22 +178,33 @@ func (p *Pool) spawn() (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// An os.Pipe rather than StdoutPipe: Wait must not close the read end before the
+	// frames the sandbox wrote last (a log line before a crash) have been read.
+	stdout, childOut, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
+	cmd.Stdout = childOut
 	sb := &proc{cmd: cmd, stdin: stdin, w: bufio.NewWriterSize(stdin, 64<<10), frames: make(chan frameOrErr, 16),
 		stderr: &headWriter{max: 8 << 10}, exited: make(chan struct{})}
 	cmd.Stderr = sb.stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	childOut.Close()
+	if err != nil {
+		stdout.Close()
 		return nil, err
 	}
 	p.started.Add(1)
 	go func() {
+		defer stdout.Close()
 		r := bufio.NewReaderSize(stdout, 64<<10)
 		for {
 			f, err := readFrame(r)
-			sb.frames <- frameOrErr{f, err}
+			select {
+			case sb.frames <- frameOrErr{f, err}:
+			case <-sb.exited: // nobody reads any more: the sandbox was killed
+				return
+			}
 			if err != nil {
 				return
 			}

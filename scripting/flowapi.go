@@ -426,8 +426,12 @@ func (r *run) sleep(seconds goja.Value) {
 		r.throw("RangeError", "this.sleep(seconds): seconds must be a number between 0 and "+strconv.FormatFloat(maxSleep.Seconds(), 'f', 0, 64)+" (one year), not "+seconds.String()+"; use a schedule for longer waits", nil)
 	}
 	d := time.Duration(secs * float64(time.Second))
-	if _, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.Sleep(d) }); err != nil {
+	_, err := wait(r, func() (struct{}, error) { return struct{}{}, r.host.Sleep(d) })
+	switch {
+	case errors.Is(err, ErrCancelled):
 		r.throw("CancelledError", "this.sleep: "+err.Error(), nil)
+	case err != nil: // a limit of the execution (its history), not a cancellation
+		r.throw("Error", "this.sleep: "+err.Error(), nil)
 	}
 }
 

@@ -230,3 +230,35 @@ func (s *Store) inputMatch(q *gorm.DB, path string, v any) *gorm.DB {
 		return q.Where(fmt.Sprintf(valid, "json_extract(inputs, ?)")+" = ?", jsonPath, x)
 	}
 }
+
+// openStatuses are the statuses of an execution that has not ended.
+var openStatuses = []string{string(engine.StatusPending), string(engine.StatusRunning), string(engine.StatusWaiting)}
+
+// UnendedExecutions returns up to limit executions that have not ended and were
+// created before before, in (created_at, id) order after the cursor (afterAt,
+// afterID); a zero afterAt starts from the oldest. The reconciler pages through them.
+func (s *Store) UnendedExecutions(ctx context.Context, before, afterAt time.Time, afterID string, limit int) ([]engine.Execution, error) {
+	q := s.db.WithContext(ctx).Where("status IN ? AND created_at < ?", openStatuses, before.UTC())
+	if !afterAt.IsZero() {
+		at := afterAt.UTC()
+		q = q.Where("(created_at > ? OR (created_at = ? AND id > ?))", at, at, afterID)
+	}
+	var rows []executionRow
+	if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return domains[engine.Execution](rows), nil
+}
+
+// EndExecution ends an execution that has not ended yet with status and message, and
+// clears its pending message. It reports whether it changed the row: false when the
+// row had ended meanwhile (its workflow, or another process, recorded the end first)
+// or does not exist, so that processes racing on one row change it once.
+func (s *Store) EndExecution(ctx context.Context, id string, status engine.Status, message string, at time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&executionRow{}).Where("id = ? AND status IN ?", id, openStatuses).
+		Updates(map[string]any{"status": string(status), "status_message": message, "ended_at": at.UTC(), "message": nil})
+	if res.Error != nil {
+		return false, fmt.Errorf("end execution %s: %w", id, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -40,7 +41,17 @@ func main() {
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	if err := kctx.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "flowd:", err)
+		fmt.Fprintln(os.Stderr, "flowd:", oneLine(err.Error()))
 		os.Exit(1)
 	}
+}
+
+// oneLine joins the lines of an error message (pgx gives one per address it tried),
+// so that a failure is one line in the log.
+func oneLine(msg string) string {
+	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := range lines {
+		lines[i] = strings.Trim(lines[i], " \t:")
+	}
+	return strings.Join(lines, "; ")
 }

@@ -20,7 +20,7 @@ type ServeCmd struct {
 	DatabaseURL     string `env:"FLOWD_DATABASE_URL" help:"postgres://... for PostgreSQL; empty: SQLite in the data dir."`
 	TemporalAddress string `env:"FLOWD_TEMPORAL_ADDRESS" help:"host:port of a Temporal cluster; empty: start the embedded server."`
 	TemporalPort    int    `default:"7233" env:"FLOWD_TEMPORAL_PORT" help:"Port of the embedded Temporal server (0 picks a free one)."`
-	Namespace       string `default:"default" env:"FLOWD_TEMPORAL_NAMESPACE" help:"Temporal namespace."`
+	Namespace       string `default:"default" env:"FLOWD_TEMPORAL_NAMESPACE" help:"Temporal namespace; registered when missing (see --namespace-retention)."`
 	TaskQueue       string `default:"flowd" env:"FLOWD_TASK_QUEUE" help:"Temporal task queue of the workers."`
 	Role            string `default:"all" enum:"all,api,worker" env:"FLOWD_ROLE" help:"all, api or worker, to split them across processes."`
 	LogLevel        string `default:"info" enum:"debug,info,warn,error" env:"FLOWD_LOG_LEVEL" help:"Log level."`
@@ -28,16 +28,18 @@ type ServeCmd struct {
 	AdminSecret     string `env:"FLOWD_ADMIN_CLIENT_SECRET" help:"Bootstrap admin client secret."`
 	SecretKey       string `env:"FLOWD_SECRET_KEY" help:"Key that encrypts stored secrets: base64 of 32 bytes (openssl rand -base64 32); a comma-separated list rotates keys, the first encrypting. Every process sharing the database needs it. Empty: <data-dir>/secret.key, generated once."`
 
-	BlockPrivateNetworks *bool         `env:"FLOWD_BLOCK_PRIVATE_NETWORKS" negatable:"" help:"Refuse connector requests to loopback, private and link-local addresses (SSRF guard). Default: on with --temporal-address (production), off for the embedded dev setup."`
-	WebhookWait          time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
-	TrustedProxies       []string      `env:"FLOWD_TRUSTED_PROXIES" help:"Addresses or CIDR ranges (10.0.0.0/8,192.168.1.10) of the reverse proxies whose X-Forwarded-For names the client, for rate limits; empty: the connection's address, and the header is ignored."`
-	MetricsAddr          string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics of a worker-only process (--role worker); API processes serve /metrics on --addr."`
-	Retention            time.Duration `default:"720h" env:"FLOWD_RETENTION" help:"Delete executions (with their children and logs) that ended longer ago than this; 0 keeps them forever."`
-	MaxRuntime           time.Duration `default:"0s" env:"FLOWD_MAX_RUNTIME" help:"End executions that run longer than this with ENDED_ERROR, unless their flow sets max_runtime; 0: no limit."`
-	MaxParallel          int           `default:"20" env:"FLOWD_MAX_PARALLEL" help:"How many children (connections, flows) one execution runs at once."`
-	ScriptMemoryLimit    string        `default:"256MiB" env:"FLOWD_SCRIPT_MEMORY_LIMIT" help:"Memory one script may allocate (e.g. 256MiB, 1GiB); past it the script's sandbox is stopped and its execution ends ENDED_ERROR."`
-	CachedExecutions     int           `default:"128" env:"FLOWD_CACHED_EXECUTIONS" help:"Executions a worker keeps in memory between steps, each with its script's sandbox process; others are replayed from their history when they wake."`
-	SandboxBinary        string        `env:"FLOWD_SANDBOX_BINARY" help:"Program that runs scripts in sandbox processes; empty: flowd-sandbox beside flowd if present, else flowd itself (larger processes)."`
+	BlockPrivateNetworks   *bool         `env:"FLOWD_BLOCK_PRIVATE_NETWORKS" negatable:"" help:"Refuse connector requests to loopback, private and link-local addresses (SSRF guard). Default: on with --temporal-address (production), off for the embedded dev setup."`
+	WebhookWait            time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
+	TrustedProxies         []string      `env:"FLOWD_TRUSTED_PROXIES" help:"Addresses or CIDR ranges (10.0.0.0/8,192.168.1.10) of the reverse proxies whose X-Forwarded-For names the client, for rate limits; empty: the connection's address, and the header is ignored."`
+	MetricsAddr            string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics of a worker-only process (--role worker); API processes serve /metrics on --addr."`
+	Retention              time.Duration `default:"720h" env:"FLOWD_RETENTION" help:"Delete executions (with their children and logs) that ended longer ago than this; 0 keeps them forever."`
+	MaxRuntime             time.Duration `default:"0s" env:"FLOWD_MAX_RUNTIME" help:"End executions that run longer than this with ENDED_ERROR, unless their flow sets max_runtime; 0: no limit."`
+	MaxParallel            int           `default:"20" env:"FLOWD_MAX_PARALLEL" help:"How many children (connections, flows) one execution runs at once."`
+	ScriptMemoryLimit      string        `default:"256MiB" env:"FLOWD_SCRIPT_MEMORY_LIMIT" help:"Memory one script may allocate (e.g. 256MiB, 1GiB); past it the script's sandbox is stopped and its execution ends ENDED_ERROR."`
+	CachedExecutions       int           `default:"128" env:"FLOWD_CACHED_EXECUTIONS" help:"Executions a worker keeps in memory between steps, each with its script's sandbox process; others are replayed from their history when they wake."`
+	TemporalConnectTimeout time.Duration `default:"60s" env:"FLOWD_TEMPORAL_CONNECT_TIMEOUT" help:"How long to wait at startup for Temporal to answer before giving up."`
+	NamespaceRetention     time.Duration `default:"168h" env:"FLOWD_NAMESPACE_RETENTION" help:"How long Temporal keeps the history of ended executions, for the namespace that flowd registers when it is missing; 0: never register (the namespace must exist)."`
+	SandboxBinary          string        `env:"FLOWD_SANDBOX_BINARY" help:"Program that runs scripts in sandbox processes; empty: flowd-sandbox beside flowd if present, else flowd itself (larger processes)."`
 }
 
 // Run starts everything and blocks until ctx is cancelled (SIGINT/SIGTERM), then
@@ -51,7 +53,12 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--script-memory-limit: %w", err)
 	}
+	retention := s.NamespaceRetention
+	if retention == 0 {
+		retention = -1 // never register
+	}
 	a, err := app.Start(ctx, app.Config{
+		TemporalConnectTimeout: s.TemporalConnectTimeout, NamespaceRetention: retention,
 		ScriptMemoryLimit: memLimit, SandboxBinary: s.SandboxBinary, CachedExecutions: s.CachedExecutions,
 		Addr: s.Addr, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
 		TemporalAddress: s.TemporalAddress, TemporalPort: s.TemporalPort, Namespace: s.Namespace,
@@ -91,6 +98,12 @@ func parseBytes(s string) (int64, error) {
 func (s *ServeCmd) Validate() error {
 	if _, err := api.ParseTrustedProxies(s.TrustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if s.TemporalConnectTimeout <= 0 {
+		return fmt.Errorf("--temporal-connect-timeout must be above 0, like 60s")
+	}
+	if s.NamespaceRetention < 0 {
+		return fmt.Errorf("--namespace-retention must be 0 (never register) or a duration like 168h")
 	}
 	return nil
 }

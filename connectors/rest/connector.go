@@ -79,6 +79,7 @@ func (c *Connector) call(ctx context.Context, inputs map[string]any, out map[str
 		return "", err
 	}
 	x.s = s
+	x.idempotencyKey = s.idempotencyKey(x.opts.IdempotencyKey)
 	files := x.opts.Files
 	if s.body != nil && s.body.input == "data" {
 		x.log = append(x.log, map[string]any{"message": "input data is deprecated; it is sent as a JSON body, use json instead"})

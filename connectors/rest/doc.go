@@ -44,6 +44,12 @@
 //   - Tokens: the access tokens a call obtains (oauth2 grants, custom auth) are
 //     redacted from its outputs, error and stored bodies (binary too), in every
 //     form secrets.Redactor knows, as secrets.Marker ("[redacted]").
+//   - Idempotency-Key: a POST, PUT, PATCH or DELETE sends one, the same on every
+//     try of the call and on every run of it (the engine gives the CONNECTION
+//     execution's id in CallOptions.IdempotencyKey), so that a server that honours
+//     the header acts on a call once although flowd may run it again after a
+//     crash. idempotency_key false sends none, a text is the key, and a header of
+//     that name in headers wins. Pages after the first add "/page-N" to the key.
 //   - paginate returns json {items, pages, next}: all items, the number of pages
 //     fetched, and the token of the next page when max_pages stopped it (else null).
 //     A next URL on another origin is refused, so credentials stay on the API's.

@@ -30,6 +30,8 @@ type exchange struct {
 	log         []any
 	opts        CallOptions
 	tokens      []string // every token the call used, redacted from what it returns
+	// idempotencyKey is the Idempotency-Key header of every try; "": none.
+	idempotencyKey string
 }
 
 // do sends the request to u, retrying connection errors, timeouts and
@@ -204,6 +206,9 @@ func (x *exchange) newRequest(ctx context.Context, u *url.URL) (*http.Request, e
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "flowd-rest/1")
+	}
+	if x.idempotencyKey != "" {
+		req.Header.Set(idempotencyHeader, x.idempotencyKey)
 	}
 	switch x.s.auth.method {
 	case authOAuth2:

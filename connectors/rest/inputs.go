@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // knownInputs are the inputs Call accepts. connector_type and wait belong to the
@@ -15,7 +17,7 @@ var knownInputs = []string{
 	"allow_redirects", "api_key", "api_key_in", "api_key_name", "auth_headers", "auth_json",
 	"auth_url", "authentication_method", "base_path", "cacert", "connect_timeout",
 	"connector_type", "cookies", "data", "dst", "expected_status_code", "grant", "headers",
-	"hostname", "json", "max_redirects", "method", "multipart", "paginate", "params",
+	"hostname", "idempotency_key", "json", "max_redirects", "method", "multipart", "paginate", "params",
 	"password", "path", "port", "read_timeout", "retry_backoff", "retry_status_code", "scheme",
 	"text", "token", "token_path", "total_timeout", "url", "urlencoded", "username",
 	"verify_ssl", "wait",
@@ -48,6 +50,13 @@ type spec struct {
 	cacert       string
 	dst          string
 	paginate     *pageSpec
+	idempotency  idempotency
+}
+
+// idempotency is the idempotency_key input.
+type idempotency struct {
+	off bool   // false: send no Idempotency-Key header
+	key string // a key given as text; "": the engine's
 }
 
 // parse checks the inputs and returns the call they describe, or an *InputError.
@@ -107,6 +116,9 @@ func parse(raw map[string]any) (*spec, error) {
 		return nil, err
 	}
 	if s.paginate, err = parsePaginate(in); err != nil {
+		return nil, err
+	}
+	if s.idempotency, err = parseIdempotency(in); err != nil {
 		return nil, err
 	}
 	if s.paginate != nil && s.dst != "" {
@@ -207,3 +219,49 @@ func parseMaxRedirects(in inputs) (int, error) {
 	}
 	return int(f), nil
 }
+
+// maxIdempotencyKey is the longest idempotency_key accepted: what common APIs
+// accept (Stripe: 255 characters).
+const maxIdempotencyKey = 255
+
+// parseIdempotency reads idempotency_key: absent, null or true sends the key the
+// engine gives the call, false sends none, a text is the key.
+func parseIdempotency(in inputs) (idempotency, error) {
+	switch v := in["idempotency_key"].(type) {
+	case nil:
+		return idempotency{}, nil
+	case bool:
+		return idempotency{off: !v}, nil
+	case string:
+		if v == "" || len(v) > maxIdempotencyKey || strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+			return idempotency{}, inputErrorf("idempotency_key", "input idempotency_key must be text of 1 to %d printable ASCII characters (letters, digits, punctuation, spaces), or false to send no Idempotency-Key header", maxIdempotencyKey)
+		}
+		return idempotency{key: v}, nil
+	default:
+		return idempotency{}, inputErrorf("idempotency_key", "input idempotency_key must be text (the key to send) or false (send no Idempotency-Key header), not %s", kind(v))
+	}
+}
+
+// idempotentMethods are the methods that get an Idempotency-Key header: the
+// others are safe to repeat by definition.
+var idempotentMethods = []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// idempotencyKey returns the Idempotency-Key of the call s describes, with
+// engine the key the engine gives (CallOptions.IdempotencyKey); "" when none is
+// to be sent. A header given in headers wins, whatever its case.
+func (s *spec) idempotencyKey(engine string) string {
+	if s.idempotency.off || !slices.Contains(idempotentMethods, s.method) || len(s.header.Values(idempotencyHeader)) > 0 {
+		return ""
+	}
+	switch {
+	case s.idempotency.key != "":
+		return s.idempotency.key
+	case engine != "":
+		return engine
+	}
+	return uuid.NewString()
+}
+
+// idempotencyHeader is the header of the IETF draft "The Idempotency-Key HTTP
+// Header Field", which Stripe, PayPal, Adyen and others honour.
+const idempotencyHeader = "Idempotency-Key"

@@ -28,6 +28,13 @@ type CallOptions struct {
 	// whitespace collapsed, would no longer be recognised afterwards). The
 	// caller still redacts the outputs and the error. nil: no secrets.
 	Redactor *secrets.Redactor
+	// IdempotencyKey is sent as the Idempotency-Key header of a POST, PUT, PATCH
+	// or DELETE unless the inputs say otherwise (idempotency_key, headers). It must
+	// be the same for every run of one call, a run again after a worker crashed
+	// included, so that a server that honours the header acts on the call once:
+	// the engine gives the CONNECTION execution's id. Empty: a random key per call,
+	// which still covers the call's own retries.
+	IdempotencyKey string
 }
 
 type optionsKey struct{}

@@ -57,7 +57,13 @@ func (x *exchange) paginate(ctx context.Context, out map[string]any) (string, er
 	u := x.s.url
 	shown := redactURL(u, x.s.auth.secretParams()...)
 	items := []any{}
+	key := x.idempotencyKey
 	for page := 1; ; page++ {
+		if key != "" && page > 1 {
+			// Each page is another request: the same key would get the first
+			// page's answer again from a server that honours it.
+			x.idempotencyKey = fmt.Sprintf("%s/page-%d", key, page)
+		}
 		res, err := x.do(ctx, u)
 		if err != nil {
 			return "", fmt.Errorf("page %d: %w", page, err)

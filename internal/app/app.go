@@ -131,13 +131,10 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		cfg.NamespaceRetention = DefaultNamespaceRetention
 	}
 	a = &App{log: cfg.Log}
-	self := a
+	started := a // "return nil, err" sets a to nil
 	defer func() {
 		if err != nil {
-			// "return nil, err" has set a to nil, and the closers refer to a.
-			a = self
-			a.Stop()
-			a = nil
+			started.Stop() // what has started, in reverse order
 		}
 	}()
 
@@ -160,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	if a.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir); err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, func() { _ = a.Store.Close() })
+	a.closers = append(a.closers, func() { _ = started.Store.Close() })
 	cfg.Log.Info("database ready", "dialect", a.Store.Dialect())
 
 	a.TemporalAddress = cfg.TemporalAddress
@@ -311,6 +308,11 @@ func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
 	rctx, stopRetention := context.WithCancel(context.Background())
 	a.closers = append(a.closers, stopRetention)
 	go runRetention(rctx, a.Store, cfg.Retention, cfg.Log)
+	// Ends the rows whose workflow Temporal closed without flowd recording it
+	// (engine/reconcile.go); safe to run in every API process at once.
+	rec := &engine.Reconciler{Store: a.Store, Temporal: a.Temporal, Log: cfg.Log.With("component", "reconciler"),
+		Corrected: a.Metrics.ReconcileCounter(), Ended: a.Engine.Ended}
+	go rec.Run(rctx)
 	return nil
 }
 
@@ -319,6 +321,7 @@ func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
 func dialTemporal(ctx context.Context, hostPort, namespace string, timeout time.Duration, log *slog.Logger) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var cause error // of the last try that the deadline did not cut short
 	for {
 		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace,
 			Logger: tlog.NewStructuredLogger(log.With("component", "temporal-sdk"))})
@@ -326,8 +329,12 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, timeout time.
 			return c, nil
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("Temporal at %s did not answer within %s: %v (is it running? check --temporal-address, or wait longer with --temporal-connect-timeout)", hostPort, timeout, err)
+			if cause == nil {
+				cause = err
+			}
+			return nil, fmt.Errorf("Temporal at %s did not answer within %s: %v (is it running? check --temporal-address, or wait longer with --temporal-connect-timeout)", hostPort, timeout, cause)
 		}
+		cause = err
 		log.Warn("waiting for Temporal", "address", hostPort, "error", err)
 		select {
 		case <-ctx.Done():
@@ -356,7 +363,7 @@ func ensureNamespace(ctx context.Context, c client.Client, namespace string, ret
 	case !errors.As(err, &notFound):
 		return fmt.Errorf("look up the Temporal namespace %q: %v (is Temporal running? check --temporal-address)", namespace, err)
 	case retention < 0:
-		return namespaceMissing(namespace, "flowd registers none with --namespace-retention below 0")
+		return namespaceMissing(namespace, "flowd registers none with --namespace-retention 0")
 	}
 	_, err = svc.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace:                        namespace,
