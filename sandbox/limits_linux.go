@@ -22,7 +22,13 @@ func limitMemory(limit int64) error {
 		return err
 	}
 	lim := uint64(base + limit)
-	return unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: lim, Max: lim})
+	if err := unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: lim, Max: lim}); err != nil {
+		return err
+	}
+	// When the machine itself runs out of memory (many scripts near their limit at
+	// once), the kernel ends a sandbox first, never the worker or the API.
+	_ = os.WriteFile("/proc/self/oom_score_adj", []byte("1000"), 0)
+	return nil
 }
 
 // dataBytes reads VmData of this process.

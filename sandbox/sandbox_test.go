@@ -317,3 +317,34 @@ func TestSandboxCheck(t *testing.T) {
 		t.Fatalf("a good script after a refusal: %v", err)
 	}
 }
+
+// A sandbox is the first process the kernel ends when the machine runs out of memory.
+func TestSandboxIsFirstForTheOOMKiller(t *testing.T) {
+	p := newPool(t, 0)
+	if got := p.Run(job(`function handler() { return {}; }`), &host{}); got.Status != "ENDED_SUCCESS" {
+		t.Fatalf("got %+v", got)
+	}
+	// Every sandbox sets its own score when it starts; spares may still be starting.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid())).Output()
+		seen, set := 0, 0
+		for _, pid := range strings.Fields(string(out)) {
+			env, err := os.ReadFile("/proc/" + pid + "/environ")
+			if err != nil || !strings.Contains(string(env), "FLOWD_SANDBOX=1") {
+				continue
+			}
+			seen++
+			if adj, _ := os.ReadFile("/proc/" + pid + "/oom_score_adj"); strings.TrimSpace(string(adj)) == "1000" {
+				set++
+			}
+		}
+		if seen > 0 && set == seen {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sandboxes have oom_score_adj 1000", set, seen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
