@@ -39,8 +39,10 @@ type Auth struct {
 	Store engine.Store
 	Key   *SigningKey // HS256, shared by all API processes through the store
 
-	// failures limits failed sign-ins per address (ratelimit.go).
-	failures failureLimiter
+	// failures limits failed sign-ins per address (ratelimit.go); hookFailures
+	// limits webhook calls with a wrong key, in an LRU of its own, so that calls to
+	// many made-up webhook names cannot push an address's failed sign-ins out.
+	failures, hookFailures failureLimiter
 }
 
 // HashSecret returns the stored form of a client secret. Secrets are 256-bit random

@@ -91,9 +91,17 @@ func (l *failureLimiter) tracked() int {
 	return l.recent.Len()
 }
 
-func (a *Auth) limited(k failKey) bool { return a.failures.limited(k) }
+func (a *Auth) limited(k failKey) bool { return a.limiter(k).limited(k) }
 
-func (a *Auth) fail(k failKey) { a.failures.fail(k) }
+func (a *Auth) fail(k failKey) { a.limiter(k).fail(k) }
+
+// limiter returns the limiter of k: webhook calls and sign-ins are counted apart.
+func (a *Auth) limiter(k failKey) *failureLimiter {
+	if k.webhook != "" {
+		return &a.hookFailures
+	}
+	return &a.failures
+}
 
 // clientAddr returns the address failures are counted by: the socket's peer, or
 // with trusted proxies the address they forwarded (see ipExtractor). An IPv6 client

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowd/flowd/engine"
 	"github.com/flowd/flowd/internal/app"
 	"github.com/flowd/flowd/sandbox"
 )
@@ -100,7 +101,59 @@ func runWithBackends(m *testing.M) (int, error) {
 		}
 		backends = append(backends, &backend{name: w.name, app: a, api: c})
 	}
-	return m.Run(), nil
+	runStart := time.Now()
+	code := m.Run()
+	if code == 0 {
+		if err := checkRecordsEnded(runStart); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			code = 1
+		}
+	}
+	return code, nil
+}
+
+// checkRecordsEnded holds every test to the record's promise: no execution row of this
+// run is left PENDING, RUNNING or WAITING while its workflow (or, for a connection,
+// its flow's workflow) has closed in Temporal. The reconciler corrects such rows within
+// about 10 s; past 30 s a row that is still open is a failure of the whole run.
+func checkRecordsEnded(since time.Time) error {
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var stuck []string
+		for _, b := range backends {
+			rows, err := b.app.Store.UnendedExecutions(ctx, time.Now(), time.Time{}, "", 10000)
+			if err != nil {
+				return err
+			}
+			closed := map[string]bool{}
+			for _, r := range rows {
+				if r.CreatedAt.Before(since) {
+					continue // a database reused from an earlier run
+				}
+				wf := r.ID
+				if r.Type == engine.TypeConnection && r.ParentID != nil {
+					wf = *r.ParentID
+				}
+				c, seen := closed[wf]
+				if !seen {
+					d, err := b.app.Temporal.DescribeWorkflowExecution(ctx, wf, "")
+					c = err == nil && d.GetWorkflowExecutionInfo().GetCloseTime() != nil
+					closed[wf] = c
+				}
+				if c {
+					stuck = append(stuck, fmt.Sprintf("%s: %s %s %s (%s) whose workflow %s has closed", b.name, r.Type, r.Name, r.ID, r.Status, wf))
+				}
+			}
+		}
+		if len(stuck) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d execution rows stay open although their workflows closed:\n  %s", len(stuck), strings.Join(stuck, "\n  "))
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // buildSandbox builds cmd/flowd-sandbox into dir.

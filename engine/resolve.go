@@ -209,8 +209,9 @@ func callGrant(where string, inputs, savedInputs map[string]any, refs []scriptin
 		"with the name written in the code, or save a connector with the grant (PUT /api/v1/connectors/{name}) and call it by its name", where, name)
 }
 
-// destinationInputs are the REST inputs that decide which hosts a call reaches.
-var destinationInputs = []string{"url", "scheme", "hostname", "port", "auth_url"}
+// destinationInputs are the REST inputs that decide which hosts a call reaches, and
+// which servers it trusts to be those hosts (verify_ssl, cacert).
+var destinationInputs = []string{"url", "scheme", "hostname", "port", "auth_url", "verify_ssl", "cacert"}
 
 // checkDestination refuses a call that would send saved connector c's stored
 // credentials (its secrets or grant) somewhere else than c says, when c has no
@@ -222,7 +223,7 @@ func checkDestination(c SavedConnector, overrides map[string]any) error {
 	}
 	for _, k := range destinationInputs {
 		if _, ok := overrides[k]; ok {
-			return Errorf(EUnprocessable, "saved connector %q sends stored credentials, so a call may not change %s, which decides where they go: "+
+			return Errorf(EUnprocessable, "saved connector %q sends stored credentials, so a call may not change %s, which decides where they go or who can read them: "+
 				"set domains on the saved connector (PUT /api/v1/connectors/%s) to allow other hosts within them, or change its inputs", c.Name, k, c.Name)
 		}
 	}

@@ -159,6 +159,7 @@ type proc struct {
 	frames chan frameOrErr
 	stderr *headWriter
 	exited chan struct{}
+	gone   chan struct{} // closed when the pool stops reading: killed or stopped
 	runs   int
 	kill   sync.Once
 }
@@ -186,7 +187,7 @@ func (p *Pool) spawn() (*proc, error) {
 	}
 	cmd.Stdout = childOut
 	sb := &proc{cmd: cmd, stdin: stdin, w: bufio.NewWriterSize(stdin, 64<<10), frames: make(chan frameOrErr, 16),
-		stderr: &headWriter{max: 8 << 10}, exited: make(chan struct{})}
+		stderr: &headWriter{max: 8 << 10}, exited: make(chan struct{}), gone: make(chan struct{})}
 	cmd.Stderr = sb.stderr
 	err = cmd.Start()
 	childOut.Close()
@@ -202,7 +203,7 @@ func (p *Pool) spawn() (*proc, error) {
 			f, err := readFrame(r)
 			select {
 			case sb.frames <- frameOrErr{f, err}:
-			case <-sb.exited: // nobody reads any more: the sandbox was killed
+			case <-sb.gone: // nobody reads any more: the sandbox was stopped
 				return
 			}
 			if err != nil {
@@ -219,6 +220,7 @@ func (p *Pool) spawn() (*proc, error) {
 
 // stop ends an idle sandbox: it exits when its stdin closes.
 func (sb *proc) stop() {
+	sb.kill.Do(func() { close(sb.gone) })
 	_ = sb.stdin.Close()
 	select {
 	case <-sb.exited:
@@ -231,6 +233,7 @@ func (sb *proc) stop() {
 func (p *Pool) kill(sb *proc) {
 	sb.kill.Do(func() {
 		p.killed.Add(1)
+		close(sb.gone)
 		_ = sb.cmd.Process.Kill()
 	})
 	<-sb.exited

@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,16 +74,23 @@ func NewRedactor(values map[string]string) *Redactor {
 //     characters escaped, that one with / escaped as \/, as PHP writes it, and
 //     with every non-ASCII character as \uXXXX, as Python writes it) and inside a
 //     Go-quoted string (%q, as in the errors of net/http);
+//   - the same with the hex digits of \uXXXX in upper case (\u003C, as Java and
+//     .NET write them), .NET's default JSON escaping, the percent-encodings with
+//     lower-case hex digits (%3c), and v escaped for HTML or XML (&lt; &quot; &#39;),
+//     as error pages quote what they were sent;
 //   - base64 (standard and URL alphabets, padded or not), alone or at any offset
 //     inside a longer base64 text such as a Basic auth header "user:password" or
 //     a binary body returned as base64.
 func forms(v string) []string {
 	texts := []string{v, url.QueryEscape(v), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath()}
 	var out []string
+	texts = append(texts, lowerHex(url.QueryEscape(v)), lowerHex(url.PathEscape(v)))
 	for _, t := range texts {
 		plain := jsonInner(t, false)
-		out = append(out, t, jsonInner(t, true), plain, strings.ReplaceAll(plain, "/", `\/`), asciiJSON(plain), quotedInner(t))
+		out = append(out, t, jsonInner(t, true), plain, strings.ReplaceAll(plain, "/", `\/`), asciiJSON(plain), quotedInner(t),
+			upperHex(jsonInner(t, true)), upperHex(asciiJSON(plain)), upperHex(asciiJSON(jsonInner(t, true))), dotnetJSON(t))
 	}
+	out = append(out, htmlForms(v)...)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		out = append(out, enc.EncodeToString([]byte(v)))
 		raw := enc.WithPadding(base64.NoPadding)
@@ -128,6 +137,58 @@ func asciiJSON(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Escapes whose hex digits encoders write in either case: \uXXXX in JSON, %XX in URLs.
+var (
+	jsonEscapeRE = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
+	percentRE    = regexp.MustCompile(`%[0-9a-fA-F]{2}`)
+)
+
+// upperHex returns s with the hex digits of its \uXXXX escapes in upper case, as
+// Java and .NET serializers write them (\u003C, \u00FC).
+func upperHex(s string) string {
+	return jsonEscapeRE.ReplaceAllStringFunc(s, func(m string) string { return `\u` + strings.ToUpper(m[2:]) })
+}
+
+// lowerHex returns s with the hex digits of its %XX escapes in lower case (%3c),
+// which decoders read like %3C.
+func lowerHex(s string) string { return percentRE.ReplaceAllStringFunc(s, strings.ToLower) }
+
+// dotnetJSON returns the inside of a JSON string as .NET's System.Text.Json writes
+// it by default: < > & ' " + ` and every non-ASCII character as upper-case \uXXXX.
+func dotnetJSON(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteString(strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(string(r)))
+		case r < 0x20 || r >= utf8.RuneSelf || strings.ContainsRune("<>&'\"+`", r):
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, "\\u%04X\\u%04X", r1, r2)
+			} else {
+				fmt.Fprintf(&b, "\\u%04X", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// htmlForms returns v escaped for HTML and XML, as error pages quote what they were
+// sent: Go's html.EscapeString and the entities PHP and Python use for ' and ".
+func htmlForms(v string) []string {
+	out := []string{html.EscapeString(v)}
+	for _, quot := range []string{"&quot;", "&#34;"} {
+		for _, apos := range []string{"&#39;", "&#039;", "&#x27;", "&apos;", "'"} {
+			out = append(out, strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, quot, "'", apos).Replace(v))
+		}
+	}
+	return out
 }
 
 // quotedInner returns s as strconv.Quote (fmt's %q) writes it, without the quotes.
