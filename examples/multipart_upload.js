@@ -1,4 +1,4 @@
-// Multipart uploads as ../shared/seeds/004 shows them: a value part and a part read
+// Multipart uploads: a value part and a part read
 // from a stored file; then the same with a custom content type and boundary, and
 // per-part headers overridden or left out (false).
 // Run with {"url": "https://httpbin.org/post"}.

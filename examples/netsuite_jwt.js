@@ -1,4 +1,4 @@
-// NetSuite-style OAuth2 with a signed JWT client assertion (../shared/seeds/000): flowd
+// NetSuite-style OAuth2 with a signed JWT client assertion: flowd
 // signs a fresh assertion (iss, sub, aud, iat, exp, jti, kid) for each token request.
 // The code names the grant, and the account's URL its token goes to comes from a
 // setting that editors save: the inputs only say which accounts to update. Save the

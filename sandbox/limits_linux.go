@@ -77,3 +77,18 @@ func cpuOf(pid int) time.Duration {
 	}
 	return time.Duration(u+s) * clockTick
 }
+
+// totalMemory returns the machine's memory in bytes (MemTotal), or 0.
+func totalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

@@ -15,3 +15,6 @@ func childAttr() *syscall.SysProcAttr { return nil }
 
 // cpuOf cannot read another process's CPU time here: the wall-clock limit applies.
 func cpuOf(pid int) time.Duration { return -1 }
+
+// totalMemory is unknown here: DefaultCachedExecutions falls back to 128.
+func totalMemory() int64 { return 0 }

@@ -38,7 +38,9 @@ const (
 	// recycleHeap or it has run recycleRuns scripts.
 	recycleHeap = 64 << 20
 	recycleRuns = 1000
-	// crashWindow bounds the crash records kept for executions that never came back.
+	// DefaultMaxOutputBytes is the engine's limit on a flow's outputs (1 MiB).
+	DefaultMaxOutputBytes = 1 << 20
+	// maxCrashRecords bounds the crash records kept for executions that never came back.
 	maxCrashRecords = 10000
 )
 
@@ -53,6 +55,9 @@ type Pool struct {
 	MemoryLimit int64
 	// WallLimit ends a step that has not yielded after this long (0: DefaultWallLimit).
 	WallLimit time.Duration
+	// MaxOutputBytes bounds the JSON size of what a script sets with set_output (0:
+	// DefaultMaxOutputBytes, the engine's limit on a flow's outputs).
+	MaxOutputBytes int
 	// CheckLimit bounds the CPU time of a script's save-time checks (0:
 	// DefaultCheckLimit).
 	CheckLimit time.Duration
@@ -376,8 +381,9 @@ func (p *Pool) runOnce(job scripting.Job, host scripting.Host, fresh bool) (_ sc
 				host.FlushLogs()
 			}
 		case frameOutput:
-			host.SetOutput(f.Key, f.Value)
-			r.outputs[f.Key] = f.Value
+			if err := r.output(f.Key, f.Value); err != nil {
+				return fail(err)
+			}
 		case frameCall:
 			v, herr := r.dispatch(f)
 			ret := &frame{T: frameRet, V: v, Err: toWire(herr), Now: host.Now()}
@@ -456,14 +462,46 @@ func (p *Pool) Check(name, src string) error {
 	return nil
 }
 
+// output records one set_output. The outputs of a flow are bounded (MaxOutputBytes):
+// a script that sets more is stopped at once rather than piling them up in the
+// worker until its step ends.
+func (r *run) output(key string, value any) error {
+	raw, _ := json.Marshal(value)
+	if r.outputSizes == nil {
+		r.outputSizes = map[string]int{}
+	}
+	r.outputBytes += len(key) + len(raw) - r.outputSizes[key]
+	r.outputSizes[key] = len(key) + len(raw)
+	if r.outputBytes > r.pool.maxOutput() {
+		return errTooMuchOutput{r.outputBytes}
+	}
+	r.host.SetOutput(key, value)
+	r.outputs[key] = value
+	return nil
+}
+
+// errTooMuchOutput is set_output past MaxOutputBytes.
+type errTooMuchOutput struct{ n int }
+
+func (e errTooMuchOutput) Error() string { return "outputs too large" }
+
+func (p *Pool) maxOutput() int {
+	if p.MaxOutputBytes > 0 {
+		return p.MaxOutputBytes
+	}
+	return DefaultMaxOutputBytes
+}
+
 // run is the parent's side of one script run.
 type run struct {
-	pool     *Pool
-	sb       *proc
-	host     scripting.Host
-	outputs  map[string]any
-	pending  []scripting.Pending
-	cpuLimit time.Duration // of the current step
+	pool        *Pool
+	sb          *proc
+	host        scripting.Host
+	outputs     map[string]any
+	outputSizes map[string]int // JSON bytes of each output key
+	outputBytes int
+	pending     []scripting.Pending
+	cpuLimit    time.Duration // of the current step
 	// wallLimit overrides the pool's WallLimit.
 	wallLimit time.Duration
 	stepCPU   time.Duration // the sandbox's CPU time when the step began
@@ -541,10 +579,13 @@ func (r *run) dispatch(f *frame) (json.RawMessage, error) {
 	case opWait:
 		var n int
 		if err = json.Unmarshal(f.Arg, &n); err == nil {
-			if n < 0 || n >= len(r.pending) {
+			if n < 0 || n >= len(r.pending) || r.pending[n] == nil {
 				err = fmt.Errorf("no such child handle %d", n)
 			} else {
 				v, err = r.pending[n].Wait()
+				// The script keeps the result: a flow with 20,000 connects does not
+				// keep 20,000 results in the worker too.
+				r.pending[n] = nil
 			}
 		}
 	case opMessage:
@@ -606,8 +647,11 @@ func (p *Pool) failed(job scripting.Job, r *run, err error) scripting.Outcome {
 	}
 	var st stopped
 	var big errFrameTooBig
+	var out errTooMuchOutput
 	stderr := r.sb.stderr.String()
 	switch {
+	case errors.As(err, &out):
+		return end(fmt.Sprintf("the flow's outputs grew past %d bytes (set_output) and the script was stopped: return less, or save large data with system.file(name).save_text_content()", p.maxOutput()))
 	case errors.As(err, &st) && st.cpu > 0:
 		return end(fmt.Sprintf("the script computed for %s of CPU time without waiting and was stopped (a built-in such as join, concat, replaceAll, sort, JSON or a regular expression working on huge data?); its CPU budget is %s per step: break the work into smaller steps or child flows",
 			st.cpu.Round(10*time.Millisecond), budget(job)))
@@ -694,4 +738,18 @@ func budget(job scripting.Job) time.Duration {
 		return job.Options.CPUBudget
 	}
 	return 300 * time.Millisecond
+}
+
+// DefaultCachedExecutions is how many executions a worker should keep cached, each with
+// a sandbox that may grow to memoryLimit: as many as fit in half the machine's memory,
+// between 16 and 128, so that scripts all near their limit at once do not exhaust it.
+func DefaultCachedExecutions(memoryLimit int64) int {
+	if memoryLimit <= 0 {
+		memoryLimit = DefaultMemoryLimit
+	}
+	total := totalMemory()
+	if total <= 0 {
+		return 128
+	}
+	return int(min(max(total/2/memoryLimit, 16), 128))
 }

@@ -348,3 +348,43 @@ func TestSandboxIsFirstForTheOOMKiller(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// set_output past the outputs' limit stops the script at once, instead of piling the
+// values up in the worker.
+func TestSandboxOutputsAreBounded(t *testing.T) {
+	p := newPool(t, 0)
+	h := &host{}
+	got := p.Run(job(`function handler() { const s = 'x'.repeat(300000); for (let i = 0; ; i++) this.set_output('k' + i, s); }`), h)
+	if got.Status != "ENDED_ERROR" || !strings.Contains(got.Message, "outputs grew past 1048576 bytes") {
+		t.Fatalf("got %s %q", got.Status, got.Message)
+	}
+	if len(h.outputs) > 4 {
+		t.Fatalf("the worker kept %d outputs of 300 KB", len(h.outputs))
+	}
+	// Setting one key again and again replaces it: no limit is reached.
+	got = p.Run(job(`function handler() { const s = 'x'.repeat(300000); for (let i = 0; i < 10; i++) this.set_output('k', s); return {}; }`), &host{})
+	if got.Status != "ENDED_SUCCESS" {
+		t.Fatalf("got %s %q", got.Status, got.Message)
+	}
+}
+
+// The default number of cached executions keeps their memory limits within half the
+// machine.
+func TestDefaultCachedExecutions(t *testing.T) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var totalKB int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			totalKB, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	for _, limit := range []int64{64 << 20, 256 << 20, 1 << 30, 8 << 30} {
+		n := sandbox.DefaultCachedExecutions(limit)
+		if n < 16 || n > 128 || (n > 16 && int64(n)*limit > totalKB<<10/2) {
+			t.Errorf("limit %d MiB: %d cached executions on %d MiB of memory", limit>>20, n, totalKB>>10)
+		}
+	}
+}

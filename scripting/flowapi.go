@@ -308,7 +308,7 @@ func (r *run) handleObject(h *childHandle) *goja.Object {
 		r.await(h, o)
 		return o
 	}))
-	r.handles[o] = h
+	r.handles.add(o, h)
 	return o
 }
 
@@ -320,7 +320,7 @@ func (r *run) waitFor(call goja.FunctionCall) goja.Value {
 	collect = func(v goja.Value) {
 		o, ok := v.(*goja.Object)
 		if ok {
-			if _, isHandle := r.handles[o]; isHandle {
+			if _, isHandle := r.handles.get(o); isHandle {
 				objs = append(objs, o)
 				return
 			}
@@ -341,7 +341,7 @@ func (r *run) waitFor(call goja.FunctionCall) goja.Value {
 		func() {
 			defer func() {
 				if rec := recover(); rec != nil {
-					if _, isJS := rec.(*goja.Object); !isJS || !r.handles[o].done {
+					if h, _ := r.handles.get(o); !isJSObject(rec) || !h.done {
 						panic(rec) // cancellation or an engine error: stop at once
 					}
 					if firstErr == nil {
@@ -349,7 +349,8 @@ func (r *run) waitFor(call goja.FunctionCall) goja.Value {
 					}
 				}
 			}()
-			r.await(r.handles[o], o)
+			h, _ := r.handles.get(o)
+			r.await(h, o)
 		}()
 	}
 	if firstErr != nil {
@@ -510,5 +511,10 @@ func isString(v goja.Value) bool {
 		return false
 	}
 	_, ok := v.Export().(string)
+	return ok
+}
+
+func isJSObject(v any) bool {
+	_, ok := v.(*goja.Object)
 	return ok
 }

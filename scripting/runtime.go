@@ -50,7 +50,7 @@ type run struct {
 	meter   *meter
 	outputs map[string]any
 	end     *endSignal
-	handles map[*goja.Object]*childHandle // child handles given to the script
+	handles handleSet // child handles given to the script
 }
 
 // Run executes the program's top level and then its handler with the given inputs, and
@@ -63,7 +63,7 @@ func Run(p *Program, host Host, inputs map[string]any, opt Options) Outcome {
 	if opt.MaxCallStack <= 0 {
 		opt.MaxCallStack = defaultMaxCallStack
 	}
-	r := &run{vm: goja.New(), host: host, prog: p, budget: opt.CPUBudget, outputs: map[string]any{}, handles: map[*goja.Object]*childHandle{}}
+	r := &run{vm: goja.New(), host: host, prog: p, budget: opt.CPUBudget, outputs: map[string]any{}}
 	r.setup(opt)
 	r.meter = &meter{budget: r.budget, stop: r.vm.Interrupt}
 	r.meter.start()

@@ -80,7 +80,8 @@ type Config struct {
 	// running executable, else the executable itself).
 	SandboxBinary string
 	// CachedExecutions is how many executions a worker keeps in memory between their
-	// steps, each with its script's sandbox (0: 128); an execution dropped from the
+	// steps, each with its script's sandbox (0: sandbox.DefaultCachedExecutions, so
+	// that their memory limits fit in half the machine); an execution dropped from the
 	// cache is replayed from its history when it wakes.
 	CachedExecutions int
 	// Scripts overrides the sandbox processes: engine.InProcess{} runs scripts in
@@ -224,7 +225,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 			cfg.Log.Info("script sandboxes ready", "program", pool.Path(), "memory_limit_bytes", pool.MemoryLimit)
 		}
 		if cfg.CachedExecutions <= 0 {
-			cfg.CachedExecutions = 128
+			cfg.CachedExecutions = sandbox.DefaultCachedExecutions(cfg.ScriptMemoryLimit)
 		}
 		// Process-wide in the Temporal SDK; each cached execution holds a sandbox.
 		worker.SetStickyWorkflowCacheSize(cfg.CachedExecutions)
