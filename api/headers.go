@@ -66,7 +66,8 @@ func replyHeaderAllowed(lk string) bool {
 		"content-security-policy", "content-security-policy-report-only", "x-frame-options",
 		"x-content-type-options", "referrer-policy", "strict-transport-security", "permissions-policy",
 		"origin-agent-cluster", "service-worker-allowed", "timing-allow-origin", "alt-svc",
-		"x-permitted-cross-domain-policies", "x-xss-protection":
+		"x-permitted-cross-domain-policies", "x-xss-protection",
+		"refresh": // a timed redirect from the UI's origin; a flow that redirects uses status_code 3xx and Location
 		return false
 	}
 	for _, prefix := range []string{"access-control-", "cross-origin-", "x-flowd-"} {

@@ -107,7 +107,7 @@ func TestClientAddr(t *testing.T) {
 func TestReplyHeaderPolicy(t *testing.T) {
 	for _, h := range []string{"set-cookie", "access-control-allow-origin", "access-control-allow-credentials",
 		"content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy", "clear-site-data",
-		"strict-transport-security", "cross-origin-resource-policy", "x-flowd-execution-id"} {
+		"strict-transport-security", "cross-origin-resource-policy", "x-flowd-execution-id", "refresh"} {
 		if replyHeaderAllowed(h) {
 			t.Errorf("a flow may set %s", h)
 		}

@@ -435,5 +435,5 @@ func BenchmarkLatency3(b *testing.B) {
 
 // BenchmarkThroughput20 is case 3: a 1-step flow with 20 in flight, flows per second.
 func BenchmarkThroughput20(b *testing.B) {
-	runCase(b, "throughput20", "flowd >= 60 flows/s at 20 in flight", 1, 20, 5, 2)
+	runCase(b, "throughput20", "flowd >= 100 flows/s at 20 in flight", 1, 20, 5, 2)
 }

@@ -186,7 +186,11 @@ func (p *proxy) started(op string, arg any) (scripting.Pending, error) {
 	if err := p.call(op, arg, &r); err != nil {
 		return nil, err
 	}
-	return &remotePending{p: p, ret: r}, nil
+	rp := &remotePending{p: p, ret: r}
+	if r.Waited && r.Child != nil {
+		rp.child, rp.err, rp.done = *r.Child, r.WaitErr.err(), true
+	}
+	return rp, nil
 }
 
 func (p *proxy) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {

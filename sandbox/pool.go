@@ -375,7 +375,7 @@ func (p *Pool) runOnce(job scripting.Job, host scripting.Host, fresh bool) (_ sc
 		switch f.T {
 		case frameReady:
 			started = true
-			r.stepCPU, r.cpuLimit = cpuOf(sb.cmd.Process.Pid), step
+			r.stepCPU, r.cpuLimit = cpuUnknown, step
 		case frameLog:
 			if host.Log(f.Level, f.Message) {
 				host.FlushLogs()
@@ -508,6 +508,12 @@ type run struct {
 	stepWall  time.Time
 }
 
+// tickEvery is how often the parent looks at a computing sandbox's CPU time.
+const tickEvery = 100 * time.Millisecond
+
+// cpuUnknown marks a step whose starting CPU time has not been read yet.
+const cpuUnknown = time.Duration(-2)
+
 // stopped is why the parent ended a sandbox.
 type stopped struct {
 	cpu, wall time.Duration
@@ -517,7 +523,7 @@ func (s stopped) Error() string { return "stopped" }
 
 func (r *run) send(f *frame) error {
 	r.stepWall = time.Now()
-	r.stepCPU = cpuOf(r.sb.cmd.Process.Pid)
+	r.stepCPU = cpuUnknown // read at the first tick: most steps end long before it
 	if err := writeFrame(r.sb.w, f); err != nil {
 		return err
 	}
@@ -532,7 +538,7 @@ func (r *run) next() (*frame, error) {
 	}
 	deadline := time.NewTimer(time.Until(r.stepWall.Add(wall)))
 	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
+	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -542,10 +548,16 @@ func (r *run) next() (*frame, error) {
 			r.pool.kill(r.sb)
 			return nil, stopped{wall: time.Since(r.stepWall)}
 		case <-tick.C:
-			if r.stepCPU < 0 {
-				continue
+			now := cpuOf(r.sb.cmd.Process.Pid)
+			if now < 0 {
+				continue // no CPU clock here: the wall-clock limit applies
 			}
-			if used := cpuOf(r.sb.cmd.Process.Pid) - r.stepCPU; used > r.cpuLimit {
+			if r.stepCPU == cpuUnknown {
+				// Counted as if the sandbox had computed all the time since the step
+				// began: at most a tick more than it did.
+				r.stepCPU = now - tickEvery
+			}
+			if used := now - r.stepCPU; used > r.cpuLimit {
 				r.pool.kill(r.sb)
 				return nil, stopped{cpu: used}
 			}
@@ -561,18 +573,26 @@ func (r *run) dispatch(f *frame) (json.RawMessage, error) {
 	switch f.Op {
 	case opConnect, opFlow:
 		var p scripting.Pending
+		waitNow := false
 		if f.Op == opConnect {
 			var req scripting.ConnectRequest
 			if err = json.Unmarshal(f.Arg, &req); err == nil {
 				p, err = h.Connect(req)
+				waitNow = req.Wait
 			}
 		} else {
 			var req scripting.FlowRequest
 			if err = json.Unmarshal(f.Arg, &req); err == nil {
 				p, err = h.Flow(req)
+				waitNow = req.Wait
 			}
 		}
-		if err == nil {
+		if err == nil && waitNow {
+			// The script waits at once: start and wait in one round trip, exactly as
+			// the script's own Wait would right after.
+			c, werr := p.Wait()
+			v = startedRet{ID: p.ID(), Name: p.Name(), Handle: -1, Waited: true, Child: &c, WaitErr: toWire(werr)}
+		} else if err == nil {
 			r.pending = append(r.pending, p)
 			v = startedRet{ID: p.ID(), Name: p.Name(), Handle: len(r.pending) - 1}
 		}

@@ -163,6 +163,11 @@ type (
 		ID     string `json:"id"`
 		Name   string `json:"name"`
 		Handle int    `json:"handle"`
+		// Waited is set when the request asked to wait (ConnectRequest.Wait): the
+		// child's end comes with the start, in one round trip.
+		Waited  bool             `json:"waited,omitempty"`
+		Child   *scripting.Child `json:"child,omitempty"`
+		WaitErr *wireError       `json:"wait_err,omitempty"`
 	}
 	messageArg struct {
 		Request scripting.MessageRequest `json:"request"`

@@ -177,6 +177,7 @@ func (r *run) connect(call goja.FunctionCall) goja.Value {
 	}
 	waitFor := r.waitOption("this.connect", req.Inputs)
 	delete(req.Inputs, "wait")
+	req.Wait = waitFor
 	p, err := wait(r, func() (Pending, error) { return r.host.Connect(req) })
 	if errors.Is(err, ErrCancelled) {
 		r.throw("CancelledError", "this.connect: "+err.Error(), nil)
@@ -211,6 +212,7 @@ func (r *run) flow(call goja.FunctionCall) goja.Value {
 		}
 		waitFor = r.waitOption("this.flow", m)
 	}
+	req.Wait = waitFor
 	p, err := wait(r, func() (Pending, error) { return r.host.Flow(req) })
 	if errors.Is(err, ErrCancelled) {
 		r.throw("CancelledError", "this.flow: "+err.Error(), nil)

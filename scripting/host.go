@@ -60,12 +60,18 @@ type ConnectRequest struct {
 	// handles (Inputs hold placeholders there): the only secrets a call may
 	// resolve besides its saved connector's.
 	Secrets []SecretRef `json:"secrets,omitempty"`
+	// Wait says the script waits for the call at once (no {wait: false}): a host
+	// that runs the script elsewhere may start and wait in one step. Connect still
+	// returns a Pending, and the script still calls its Wait.
+	Wait bool `json:"wait,omitempty"`
 }
 
 // FlowRequest asks for a child flow run.
 type FlowRequest struct {
 	Name   string
 	Inputs map[string]any
+	// Wait is as ConnectRequest's.
+	Wait bool `json:"wait,omitempty"`
 }
 
 // MessageRequest is this.message's argument.
