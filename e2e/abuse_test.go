@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -508,14 +507,9 @@ func refused(err error) bool {
 // residentBytes returns the resident memory of process pid in bytes (Linux /proc).
 func residentBytes(t *testing.T, pid int) int64 {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("read the server's memory: %v", err)
-	}
-	m := regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`).FindSubmatch(data)
-	if m == nil {
+	n := procStatusBytes(pid, "VmRSS")
+	if n == 0 {
 		t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	}
-	kb, _ := strconv.ParseInt(string(bytes.TrimSpace(m[1])), 10, 64)
-	return kb << 10
+	return n
 }

@@ -11,20 +11,17 @@ package e2e
 // (or a plain workflow that fails) fails the benchmark.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,23 +115,19 @@ func setupBench(b *testing.B) *benchEnv {
 
 // startInProcess starts flowd with scripts run in its worker process (the design
 // before sandboxes) on be's Temporal server, with a database and task queue of its own.
+// The benchmarks share it until the process exits.
 func startInProcess(be *backend) (*backend, error) {
 	dir, err := os.MkdirTemp("", "flowd-bench-inproc-")
 	if err != nil {
 		return nil, err
 	}
 	off := false
-	a, err := app.Start(context.Background(), app.Config{
+	a, c, err := startFlowd(app.Config{
 		Addr: "127.0.0.1:0", DataDir: dir, TemporalAddress: be.app.TemporalAddress, TaskQueue: "bench-inproc",
-		AdminClientID: adminID, AdminSecret: adminSecret, BlockPrivateNetworks: &off, Scripts: engine.InProcess{},
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		BlockPrivateNetworks: &off, Scripts: engine.InProcess{},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start the in-process flowd: %w", err)
-	}
-	c := &client{base: a.URL}
-	if err := c.login(adminID, adminSecret); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the in-process flowd: %w", err)
 	}
 	return &backend{name: "inproc", app: a, api: c}, nil
 }
@@ -344,19 +337,7 @@ func (e *benchEnv) batch(s *side, inFlight, perClient int) error {
 
 // procStatusMB reads a kB field of /proc/self/status in MB (0 where there is none).
 func procStatusMB(field string) float64 {
-	fh, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	return float64(procStatusBytes(os.Getpid(), field)) / (1 << 20)
 }
 
 // runCase runs a case: per b.N iteration, rounds rounds in which flowd and the plain

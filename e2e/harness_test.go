@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,6 +121,8 @@ func runWithBackends(m *testing.M) (int, error) {
 func checkRecordsEnded(since time.Time) error {
 	ctx := context.Background()
 	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(time.Second) // the reconciler's pass comes every 3 s
+	defer tick.Stop()
 	for {
 		var stuck []string
 		for _, b := range backends {
@@ -153,7 +156,7 @@ func checkRecordsEnded(since time.Time) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d execution rows stay open although their workflows closed:\n  %s", len(stuck), strings.Join(stuck, "\n  "))
 		}
-		time.Sleep(time.Second)
+		<-tick.C
 	}
 }
 
@@ -364,6 +367,57 @@ func childrenOf(t *testing.T, c *client, id string) []execution {
 	}
 	c.must(t, "GET", "/api/v1/executions/"+id+"/children", nil, &page, 200)
 	return page.Items
+}
+
+// startFlowd starts one more flowd in this process as cfg says (the tests' admin
+// client, the tests' sandbox program, quiet logs unless cfg has its own) and returns
+// a client signed in as the admin. The caller stops it.
+func startFlowd(cfg app.Config) (*app.App, *client, error) {
+	cfg.AdminClientID, cfg.AdminSecret = adminID, adminSecret
+	if cfg.SandboxBinary == "" {
+		cfg.SandboxBinary = os.Getenv("FLOWD_SANDBOX_BINARY")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a, err := app.Start(context.Background(), cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start flowd: %w", err)
+	}
+	c := &client{base: a.URL}
+	if err := c.login(adminID, adminSecret); err != nil {
+		a.Stop()
+		return nil, nil, err
+	}
+	return a, c, nil
+}
+
+// startSignedIn is startFlowd for one test: it fails the test on an error and stops
+// flowd when the test ends.
+func startSignedIn(t *testing.T, cfg app.Config) (*app.App, *client) {
+	t.Helper()
+	a, c, err := startFlowd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return a, c
+}
+
+// procStatusBytes reads a kB field of /proc/<pid>/status (VmRSS, VmHWM, ...) in bytes;
+// 0 when there is none.
+func procStatusBytes(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // freePort returns a TCP port that was free a moment ago, below Linux's ephemeral range

@@ -168,7 +168,7 @@ func watchRSS(t *testing.T) func() int64 {
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if rss := rssOf(os.Getpid()); rss > peak.Load() {
+			if rss := procStatusBytes(os.Getpid(), "VmRSS"); rss > peak.Load() {
 				peak.Store(rss)
 			}
 			select {
@@ -180,19 +180,4 @@ func watchRSS(t *testing.T) func() int64 {
 	}()
 	t.Cleanup(func() { close(done) })
 	return peak.Load
-}
-
-// rssOf reads VmRSS of a process in bytes (0 when it cannot).
-func rssOf(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

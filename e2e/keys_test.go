@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -103,20 +101,10 @@ func (iso *isolated) migrate(t *testing.T) {
 // Temporal server, and returns a client signed in as the admin.
 func (iso *isolated) startAPI(t *testing.T, b *backend) (*app.App, *client) {
 	t.Helper()
-	a, err := app.Start(context.Background(), app.Config{
+	return startSignedIn(t, app.Config{
 		Addr: "127.0.0.1:0", DataDir: iso.dir, DatabaseURL: iso.dbURL, TemporalAddress: b.app.TemporalAddress,
-		Role: "api", TaskQueue: "e2e-keys", AdminClientID: adminID, AdminSecret: adminSecret,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Role: "api", TaskQueue: "e2e-keys",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Stop)
-	c := &client{base: a.URL}
-	if err := c.login(adminID, adminSecret); err != nil {
-		t.Fatal(err)
-	}
-	return a, c
 }
 
 // serverKeys returns every row of server_keys, as anyone who reads the database does.

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -42,19 +40,10 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Skip("set FLOWD_TEST_POSTGRES_URL (as .ci/run does) to run the PostgreSQL tests; this one starts a PostgreSQL of its own")
 	}
 	pg := startPostgres(t)
-	a, err := app.Start(context.Background(), app.Config{
+	_, c := startSignedIn(t, app.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: pg.url, TemporalPort: 0, TaskQueue: "e2e-outage",
-		AdminClientID: adminID, AdminSecret: adminSecret, SecretKey: testSecretKey, SandboxBinary: os.Getenv("FLOWD_SANDBOX_BINARY"),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SecretKey: testSecretKey,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
-	c := &client{base: a.URL}
-	if err := c.login(adminID, adminSecret); err != nil {
-		t.Fatal(err)
-	}
 	var calls atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -143,19 +132,10 @@ func TestDatabaseOutage(t *testing.T) {
 // only the database goes on.
 func TestTemporalOutage(t *testing.T) {
 	proxy := newCutProxy(t, backends[0].app.TemporalAddress)
-	a, err := app.Start(context.Background(), app.Config{
+	_, c := startSignedIn(t, app.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), TemporalAddress: proxy.addr(), Role: "api", TaskQueue: "e2e-temporal-outage",
-		AdminClientID: adminID, AdminSecret: adminSecret, SecretKey: testSecretKey, TemporalConnectTimeout: 10 * time.Second,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SecretKey: testSecretKey, TemporalConnectTimeout: 10 * time.Second,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
-	c := &client{base: a.URL}
-	if err := c.login(adminID, adminSecret); err != nil {
-		t.Fatal(err)
-	}
 	pushFlow(t, c, "hello", `function handler() { return {}; }`)
 	if st, _, msg := rawCall(t, c, "GET", "/readyz"); st != 200 {
 		t.Fatalf("GET /readyz before the outage: HTTP %d %s", st, msg)

@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 
 	"github.com/flowd/flowd/engine"
@@ -73,15 +70,7 @@ func TestReplayLiveHistories(t *testing.T) {
 	dir := os.Getenv("FLOWD_RECORD_HISTORIES")
 	replayer := engine.NewReplayer()
 	for name, id := range ids {
-		hist := &historypb.History{}
-		it := b.app.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			hist.Events = append(hist.Events, ev)
-		}
+		hist := historyOf(t, b, id)
 		if len(hist.Events) < 3 {
 			t.Fatalf("%s: history has %d events", name, len(hist.Events))
 		}

@@ -33,17 +33,29 @@ func limitMemory(limit int64) error {
 
 // dataBytes reads VmData of this process.
 func dataBytes() (int64, error) {
-	b, err := os.ReadFile("/proc/self/status")
+	n := procKB("/proc/self/status", "VmData")
+	if n < 0 {
+		return 0, fmt.Errorf("no VmData in /proc/self/status")
+	}
+	return n, nil
+}
+
+// procKB reads a "Field:   123 kB" line of a /proc file in bytes, or -1.
+func procKB(path, field string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmData:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
+			if err != nil {
+				return -1
+			}
+			return kb << 10
 		}
 	}
-	return 0, fmt.Errorf("no VmData in /proc/self/status")
+	return -1
 }
 
 // childAttr makes a sandbox die with its parent, so that a killed worker leaves none.
@@ -80,15 +92,5 @@ func cpuOf(pid int) time.Duration {
 
 // totalMemory returns the machine's memory in bytes (MemTotal), or 0.
 func totalMemory() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	return max(procKB("/proc/meminfo", "MemTotal"), 0)
 }

@@ -326,6 +326,8 @@ func TestSandboxIsFirstForTheOOMKiller(t *testing.T) {
 	}
 	// Every sandbox sets its own score when it starts; spares may still be starting.
 	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		out, _ := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid())).Output()
 		seen, set := 0, 0
@@ -345,7 +347,7 @@ func TestSandboxIsFirstForTheOOMKiller(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d sandboxes have oom_score_adj 1000", set, seen)
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-tick.C
 	}
 }
 

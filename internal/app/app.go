@@ -216,13 +216,10 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 		scripts := cfg.Scripts
 		if scripts == nil {
-			pool := &sandbox.Pool{Binary: cfg.SandboxBinary, MemoryLimit: cfg.ScriptMemoryLimit, Log: cfg.Log.With("component", "sandbox")}
-			if err := pool.Start(); err != nil {
-				return nil, fmt.Errorf("%w (flowd runs every script in a sandbox process; set --sandbox-binary to the flowd-sandbox program)", err)
+			if err := a.startSandboxes(cfg, 0); err != nil {
+				return nil, err
 			}
-			a.closers = append(a.closers, pool.Close)
-			a.Sandboxes, scripts = pool, pool
-			cfg.Log.Info("script sandboxes ready", "program", pool.Path(), "memory_limit_bytes", pool.MemoryLimit)
+			scripts = a.Sandboxes
 		}
 		if cfg.CachedExecutions <= 0 {
 			cfg.CachedExecutions = sandbox.DefaultCachedExecutions(cfg.ScriptMemoryLimit)
@@ -245,6 +242,19 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	return a, nil
+}
+
+// startSandboxes starts the pool of sandbox processes that run and check scripts
+// (spare 0: the pool's default).
+func (a *App) startSandboxes(cfg Config, spare int) error {
+	pool := &sandbox.Pool{Binary: cfg.SandboxBinary, MemoryLimit: cfg.ScriptMemoryLimit, Spare: spare, Log: cfg.Log.With("component", "sandbox")}
+	if err := pool.Start(); err != nil {
+		return fmt.Errorf("%w (flowd runs and checks every script in a sandbox process; set --sandbox-binary to the flowd-sandbox program)", err)
+	}
+	a.closers = append(a.closers, pool.Close)
+	a.Sandboxes = pool
+	cfg.Log.Info("script sandboxes ready", "program", pool.Path(), "memory_limit_bytes", pool.MemoryLimit)
+	return nil
 }
 
 // Stop drains and stops everything in reverse start order: the HTTP server finishes
@@ -270,13 +280,10 @@ func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
 		a.AdminClientID, a.AdminSecret = id, secret
 	}
 	if a.Sandboxes == nil {
-		// An API-only process checks saved scripts in sandboxes too.
-		pool := &sandbox.Pool{Binary: cfg.SandboxBinary, MemoryLimit: cfg.ScriptMemoryLimit, Spare: 1, Log: cfg.Log.With("component", "sandbox")}
-		if err := pool.Start(); err != nil {
-			return fmt.Errorf("%w (flowd checks scripts in a sandbox process; set --sandbox-binary to the flowd-sandbox program)", err)
+		// An API-only process checks saved scripts in sandboxes too; one spare does.
+		if err := a.startSandboxes(cfg, 1); err != nil {
+			return err
 		}
-		a.closers = append(a.closers, pool.Close)
-		a.Sandboxes = pool
 	}
 	srv := &api.Server{
 		Scripts: a.Sandboxes,
