@@ -55,6 +55,8 @@ type benchEnv struct {
 	// in process, without sandboxes: the "before" of the sandbox, in the same run.
 	inproc *backend
 	http   *http.Client // the benchmarks' own API client: enough idle connections for 20 in flight
+	// temporal is the client of the plain workflow's side, on flowd's Temporal server.
+	temporal tclient.Client
 }
 
 var (
@@ -76,21 +78,7 @@ const benchScript = `function handler(system, inputs) {
 func setupBench(b *testing.B) *benchEnv {
 	b.Helper()
 	benchOnce.Do(func() {
-		e := &benchEnv{be: backends[0], flow: unique("bench_steps")}
-		e.target = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			e.requests.Add(1)
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"ok":true,"id":7,"value":"a small JSON body"}`))
-		}))
-		e.target.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-			if s == http.StateNew {
-				e.conns.Add(1)
-			}
-		}
-		e.target.Start() // closed by process exit: the benchmarks share it
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 2 * maxInFlight
-		e.http = &http.Client{Transport: t, Timeout: 90 * time.Second}
+		e := newBenchEnv(backends[0], backends[0].app.Temporal)
 		e.inproc, benchErr = startInProcess(e.be)
 		if benchErr != nil {
 			return
@@ -111,6 +99,27 @@ func setupBench(b *testing.B) *benchEnv {
 		b.Fatal(benchErr)
 	}
 	return benchE
+}
+
+// newBenchEnv starts the target server (closed by process exit: the benchmarks
+// share it) for flowd at be and the plain workflow on tc.
+func newBenchEnv(be *backend, tc tclient.Client) *benchEnv {
+	e := &benchEnv{be: be, flow: unique("bench_steps"), temporal: tc}
+	e.target = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true,"id":7,"value":"a small JSON body"}`))
+	}))
+	e.target.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			e.conns.Add(1)
+		}
+	}
+	e.target.Start()
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 2 * maxInFlight
+	e.http = &http.Client{Transport: t, Timeout: 90 * time.Second}
+	return e
 }
 
 // startInProcess starts flowd with scripts run in its worker process (the design
@@ -142,7 +151,7 @@ func (e *benchEnv) doOn(be *backend, method, path string, in any) (int, []byte, 
 	if err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequest(method, be.app.URL+path, bytes.NewReader(raw))
+	req, err := http.NewRequest(method, be.api.base+path, bytes.NewReader(raw))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -234,7 +243,7 @@ func plainStepsWorkflow(ctx workflow.Context, url string, steps int) (int, error
 // the same client (so eager start applies) and the same embedded Temporal as flowd.
 func startPlainWorker(b *testing.B, e *benchEnv) {
 	b.Helper()
-	w := worker.New(e.be.app.Temporal, plainQueue, worker.Options{})
+	w := worker.New(e.temporal, plainQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(plainStepsWorkflow, workflow.RegisterOptions{Name: plainWorkflowName})
 	w.RegisterActivityWithOptions(plainGet, activity.RegisterOptions{Name: plainActivityName})
 	if err := w.Start(); err != nil {
@@ -248,7 +257,7 @@ var plainSeq atomic.Int64
 func (e *benchEnv) runPlain(steps int) error {
 	ctx := context.Background()
 	id := fmt.Sprintf("bench-plain-%d-%d", time.Now().UnixNano(), plainSeq.Add(1))
-	run, err := e.be.app.Temporal.ExecuteWorkflow(ctx, tclient.StartWorkflowOptions{ID: id, TaskQueue: plainQueue, EnableEagerStart: true},
+	run, err := e.temporal.ExecuteWorkflow(ctx, tclient.StartWorkflowOptions{ID: id, TaskQueue: plainQueue, EnableEagerStart: true},
 		plainWorkflowName, e.target.URL, steps)
 	if err != nil {
 		return err

@@ -323,7 +323,7 @@ func runFlow(t *testing.T, c *client, name string, inputs map[string]any) execut
 // eventually checks cond until it holds, and fails the test when timeout passes
 // first, with what cond last reported. Every wait of these tests goes through it (or
 // through the API's own ?wait=), so that none depends on a fixed sleep.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (ok bool, last string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (ok bool, last string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -423,7 +423,7 @@ func procStatusBytes(pid int, field string) int64 {
 // freePort returns a TCP port that was free a moment ago, below Linux's ephemeral range
 // (32768-60999): a process test restarts flowd on the same port, and a port from the
 // ephemeral range may meanwhile be the local end of some outgoing connection.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 1000 {
 		port := 20000 + rand.IntN(12000)

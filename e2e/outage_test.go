@@ -194,7 +194,7 @@ type testPostgres struct {
 
 // startPostgres initialises and starts a PostgreSQL from /usr/lib/postgresql (as
 // .ci/run does), run by the postgres user; it is removed when the test ends.
-func startPostgres(t *testing.T) *testPostgres {
+func startPostgres(t testing.TB) *testPostgres {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	if len(bins) == 0 {
@@ -225,20 +225,20 @@ func startPostgres(t *testing.T) *testPostgres {
 	return pg
 }
 
-func (pg *testPostgres) su(t *testing.T, command string) {
+func (pg *testPostgres) su(t testing.TB, command string) {
 	t.Helper()
 	if out, err := exec.Command("su", "postgres", "-c", command).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", command, err, out)
 	}
 }
 
-func (pg *testPostgres) start(t *testing.T) {
+func (pg *testPostgres) start(t testing.TB) {
 	t.Helper()
-	pg.su(t, fmt.Sprintf("%s/pg_ctl -D %s/data -l %s/log -w -o '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off' start", pg.bin, pg.dir, pg.dir, pg.port, pg.dir))
+	pg.su(t, fmt.Sprintf("%s/pg_ctl -D %s/data -l %s/log -w -o '-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300' start", pg.bin, pg.dir, pg.dir, pg.port, pg.dir))
 }
 
 // stop stops the server as an operator's restart does: it ends the connections.
-func (pg *testPostgres) stop(t *testing.T) {
+func (pg *testPostgres) stop(t testing.TB) {
 	t.Helper()
 	pg.su(t, fmt.Sprintf("%s/pg_ctl -D %s/data -m fast -w stop", pg.bin, pg.dir))
 }

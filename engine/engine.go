@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -33,6 +34,9 @@ type Engine struct {
 	// MaxRuntime ends executions of flows without their own max_runtime that run
 	// longer (0: no limit).
 	MaxRuntime time.Duration
+	// WorkersInProcess tells that this process runs workers too, which wake Wait at
+	// once when an execution they run ends (Ended).
+	WorkersInProcess bool
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
@@ -142,6 +146,10 @@ func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, er
 	return run, nil
 }
 
+// waitLocalFirst is how long Wait in a process with workers waits for them to tell
+// that an execution ended before it asks Temporal.
+const waitLocalFirst = 200 * time.Millisecond
+
 // Wait waits up to d for an execution to end and returns it as it is then, with ended
 // telling whether it ended. It returns ENotFound for an unknown execution.
 func (e *Engine) Wait(ctx context.Context, id string, d time.Duration) (exec Execution, ended bool, err error) {
@@ -153,31 +161,56 @@ func (e *Engine) Wait(ctx context.Context, id string, d time.Duration) (exec Exe
 	defer cancel()
 	ch := e.subscribe(id)
 	defer e.unsubscribe(id, ch)
-	// In-process workers notify at once. Only when that does not happen soon (the
-	// execution runs in a worker of another process) does Temporal's long poll tell
-	// when the workflow completes: most waits cost Temporal no extra call.
-	var done chan struct{}
-	poll := time.NewTimer(500 * time.Millisecond)
-	defer poll.Stop()
-wait:
-	for {
+	// Temporal's long poll on the workflow's result tells when it closes, and Finish
+	// wrote the record before that. An API process without workers asks at once; one
+	// with workers is told by them (Ended), and asks only when that does not happen
+	// soon, for executions that run in another process's worker.
+	done := make(chan struct{})
+	longPoll := func() {
+		defer close(done)
+		e.awaitClosed(ctx, id)
+	}
+	var poll <-chan time.Time
+	if e.WorkersInProcess {
+		t := time.NewTimer(waitLocalFirst)
+		defer t.Stop()
+		poll = t.C
+	} else {
+		go longPoll()
+	}
+	select {
+	case <-ch:
+	case <-done:
+	case <-ctx.Done():
+	case <-poll:
+		go longPoll()
 		select {
 		case <-ch:
-			break wait
 		case <-done:
-			break wait
 		case <-ctx.Done():
-			break wait
-		case <-poll.C:
-			done = make(chan struct{})
-			go func() {
-				defer close(done)
-				_ = e.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
-			}()
 		}
 	}
 	exec, err = e.Store.GetExecution(context.WithoutCancel(ctx), id)
 	return exec, exec.Status.Ended(), err
+}
+
+// awaitClosed returns when the workflow of execution id has closed, does not exist,
+// or ctx ends. While Temporal cannot be reached it asks again every second, so that a
+// wait spans an outage instead of ending early.
+func (e *Engine) awaitClosed(ctx context.Context, id string) {
+	for {
+		err := e.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil)
+		var closed *temporal.WorkflowExecutionError
+		var notFound *serviceerror.NotFound
+		if err == nil || errors.As(err, &closed) || errors.As(err, &notFound) || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Ended is called when an execution ends in this process; it wakes its waiters.

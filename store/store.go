@@ -16,7 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -64,8 +67,18 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		s.sqlDB, s.dialect, gdial = conn, "sqlite", goose.DialectSQLite3
 		dialect = sqliteDialector{conn: conn}
 	case strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://"):
-		dialect = postgres.Open(databaseURL)
-		s.dialect, gdial, fsys = "postgres", goose.DialectPostgres, migrations.Postgres()
+		pgCfg, err := pgx.ParseConfig(databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("read --database-url %s: %w (use postgres://user:pass@host:5432/db?sslmode=disable)", redactURL(databaseURL), err)
+		}
+		conn := stdlib.OpenDB(*pgCfg)
+		// Keep as many idle connections as may be open: database/sql's default of two
+		// would close and open connections all the time under load.
+		conn.SetMaxOpenConns(20)
+		conn.SetMaxIdleConns(20)
+		conn.SetConnMaxIdleTime(5 * time.Minute)
+		s.sqlDB, s.dialect, gdial, fsys = conn, "postgres", goose.DialectPostgres, migrations.Postgres()
+		dialect = postgres.New(postgres.Config{Conn: retryPool{db: conn, maxIdle: 20}})
 	default:
 		return nil, fmt.Errorf("unsupported --database-url %q: use postgres://user:pass@host:5432/db, or leave it empty for SQLite in the data dir", redactURL(databaseURL))
 	}
@@ -74,13 +87,6 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", s.dialect, err)
 	}
 	s.db = db
-	if s.sqlDB == nil {
-		if s.sqlDB, err = db.DB(); err != nil {
-			return nil, err
-		}
-		s.sqlDB.SetMaxOpenConns(20)
-		s.sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	}
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := s.sqlDB.PingContext(pingCtx); err != nil {
@@ -99,7 +105,18 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 // would misread the newer tables.
 func (s *Store) migrate(ctx context.Context, gdial goose.Dialect, fsys fs.FS) error {
 	// Migrations from branches developed side by side may be applied out of order.
-	provider, err := goose.NewProvider(gdial, s.sqlDB, fsys, goose.WithAllowOutofOrder(true))
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
+	if gdial == goose.DialectPostgres {
+		// Processes started at once on a new database (an API and its workers) take
+		// turns: without the lock, all but one fail half way with "relation already
+		// exists". The lock is PostgreSQL's advisory lock, held by one session.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	provider, err := goose.NewProvider(gdial, s.sqlDB, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}

@@ -18,11 +18,12 @@ import (
 
 // CLI is the command line. Every flag of serve has an environment variable.
 type CLI struct {
-	Serve      ServeCmd      `cmd:"" default:"withargs" help:"Run the API, the web UI, a worker and (unless --temporal-address is set) an embedded Temporal server."`
-	Push       PushCmd       `cmd:"" help:"Save flows from .js files, each named after its file."`
-	Run        RunCmd        `cmd:"" help:"Start a flow."`
-	Logs       LogsCmd       `cmd:"" help:"Print an execution's log lines."`
-	Executions ExecutionsCmd `cmd:"" help:"List executions, newest first."`
+	Serve       ServeCmd       `cmd:"" default:"withargs" help:"Run the API, the web UI, a worker and (unless --temporal-address is set) an embedded Temporal server."`
+	Push        PushCmd        `cmd:"" help:"Save flows from .js files, each named after its file."`
+	Run         RunCmd         `cmd:"" help:"Start a flow."`
+	Logs        LogsCmd        `cmd:"" help:"Print an execution's log lines."`
+	Executions  ExecutionsCmd  `cmd:"" help:"List executions, newest first."`
+	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 when a flowd process answers its health URL, 1 otherwise (for container healthchecks)."`
 }
 
 func main() {

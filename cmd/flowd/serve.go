@@ -31,7 +31,7 @@ type ServeCmd struct {
 	BlockPrivateNetworks   *bool         `env:"FLOWD_BLOCK_PRIVATE_NETWORKS" negatable:"" help:"Refuse connector requests to loopback, private and link-local addresses (SSRF guard). Default: on with --temporal-address (production), off for the embedded dev setup."`
 	WebhookWait            time.Duration `default:"30s" env:"FLOWD_WEBHOOK_WAIT" help:"How long a webhook call waits for its flow before answering 202 with the execution id."`
 	TrustedProxies         []string      `env:"FLOWD_TRUSTED_PROXIES" help:"Addresses or CIDR ranges (10.0.0.0/8,192.168.1.10) of the reverse proxies whose X-Forwarded-For names the client, for rate limits; empty: the connection's address, and the header is ignored."`
-	MetricsAddr            string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics of a worker-only process (--role worker); API processes serve /metrics on --addr."`
+	MetricsAddr            string        `env:"FLOWD_METRICS_ADDR" help:"host:port for /metrics and /readyz (200 once the worker polls Temporal) of a worker-only process (--role worker); API processes serve both on --addr."`
 	Retention              time.Duration `default:"720h" env:"FLOWD_RETENTION" help:"Delete executions (with their children and logs) that ended longer ago than this; 0 keeps them forever."`
 	MaxRuntime             time.Duration `default:"0s" env:"FLOWD_MAX_RUNTIME" help:"End executions that run longer than this with ENDED_ERROR, unless their flow sets max_runtime; 0: no limit."`
 	MaxParallel            int           `default:"20" env:"FLOWD_MAX_PARALLEL" help:"How many children (connections, flows) one execution runs at once."`

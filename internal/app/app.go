@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -112,6 +113,9 @@ type App struct {
 	namespace string
 	resolver  *engine.Resolver
 	closers   []func()
+	// workerReady is set once this process's worker polls Temporal (/readyz of a
+	// worker-only process).
+	workerReady atomic.Bool
 }
 
 // Start starts flowd as configured. Stop it with Stop.
@@ -193,7 +197,8 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	a.Metrics = api.NewMetrics()
 	instrumentConnectors(a.resolver.Connectors, cfg, a.Metrics, cfg.Log)
 
-	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log, MaxParallel: cfg.MaxParallel, MaxRuntime: cfg.MaxRuntime}
+	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log, MaxParallel: cfg.MaxParallel, MaxRuntime: cfg.MaxRuntime,
+		WorkersInProcess: cfg.Role == "all"}
 	tq := cfg.TaskQueue
 	if tq == "" {
 		tq = engine.DefaultTaskQueue
@@ -226,11 +231,12 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 		// Process-wide in the Temporal SDK; each cached execution holds a sandbox.
 		worker.SetStickyWorkflowCacheSize(cfg.CachedExecutions)
-		w := engine.NewWorker(a.Temporal, cfg.TaskQueue, acts, scripts)
-		if err := w.Start(); err != nil {
-			return nil, fmt.Errorf("start the worker on task queue %q: %w", cfg.TaskQueue, err)
+		w, err := startWorker(ctx, cfg, func() worker.Worker { return engine.NewWorker(a.Temporal, cfg.TaskQueue, acts, scripts) })
+		if err != nil {
+			return nil, err
 		}
 		a.closers = append(a.closers, w.Stop)
+		a.workerReady.Store(true)
 		cfg.Log.Info("worker started", "task_queue", a.Engine.TaskQueue)
 	}
 	if cfg.Role != "worker" && cfg.TemporalAddress == "" {
@@ -242,6 +248,29 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}
 	return a, nil
+}
+
+// startWorker starts a worker made by newWorker. Temporal answered a moment ago, but
+// may be restarting: while it cannot be reached, startWorker tries again with a new
+// worker every second, for up to cfg.TemporalConnectTimeout, instead of ending the
+// process.
+func startWorker(ctx context.Context, cfg Config, newWorker func() worker.Worker) (worker.Worker, error) {
+	deadline := time.Now().Add(cfg.TemporalConnectTimeout)
+	for {
+		w := newWorker()
+		err := w.Start()
+		if err == nil {
+			return w, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("start the worker on task queue %q: %w (is Temporal up? flowd tried for %s, --temporal-connect-timeout)", cfg.TaskQueue, err, cfg.TemporalConnectTimeout)
+		}
+		cfg.Log.Warn("Temporal did not answer the worker; trying again", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // startSandboxes starts the pool of sandbox processes that run and check scripts
@@ -441,6 +470,14 @@ func (a *App) serveMetrics(cfg Config) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.workerReady.Load() {
+			http.Error(w, "the worker has not started yet: it waits for Temporal (see the log)", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok: the worker polls Temporal")
+	})
+
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	a.closers = append(a.closers, func() { _ = srv.Close() })
