@@ -158,11 +158,22 @@ func TestTemporalOutage(t *testing.T) {
 // the headers and the error message of the answer.
 func rawCall(t *testing.T, c *client, method, path string) (int, http.Header, string) {
 	t.Helper()
-	var body io.Reader
+	body := ""
 	if method != "GET" {
-		body = strings.NewReader(`{"script": "function handler() {}", "grant_type": "client_credentials", "client_id": "` + adminID + `", "client_secret": "` + adminSecret + `"}`)
+		body = `{"script": "function handler() {}", "grant_type": "client_credentials", "client_id": "` + adminID + `", "client_secret": "` + adminSecret + `"}`
 	}
-	req, err := http.NewRequest(method, c.base+path, body)
+	return rawCallWith(t, c, method, path, body)
+}
+
+// rawCallWith sends body (nothing when empty) and returns the status, the headers and
+// the error message of the answer.
+func rawCallWith(t *testing.T, c *client, method, path, body string) (int, http.Header, string) {
+	t.Helper()
+	var in io.Reader
+	if body != "" {
+		in = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, in)
 	if err != nil {
 		t.Fatal(err)
 	}

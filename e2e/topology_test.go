@@ -288,25 +288,6 @@ func startAsync(t *testing.T, c *client, flow string, inputs map[string]any) str
 	return e.ID
 }
 
-// startRaw starts a flow with empty inputs and returns the status, headers and error
-// message of the answer.
-func startRaw(t *testing.T, c *client, flow string) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequest("POST", c.base+"/api/v1/flows/"+flow+"/executions", strings.NewReader(`{"inputs": {}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err.Error()
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(msg)
-}
-
 // waitAllStarted waits until every execution runs (RUNNING or WAITING), so that a
 // fault hits them mid-run.
 func waitAllStarted(t *testing.T, c *client, ids []string) {
@@ -444,7 +425,7 @@ func TestProductionTopology(t *testing.T) {
 		}
 		waitAllStarted(t, c, ids)
 		tp.temporal.stop(t)
-		st, h, msg := startRaw(t, c, flow)
+		st, h, msg := rawCallWith(t, c, "POST", "/api/v1/flows/"+flow+"/executions", `{"inputs": {}}`)
 		if st != 503 || h.Get("Retry-After") == "" {
 			t.Errorf("a start with Temporal down: HTTP %d, Retry-After %q: %s; want 503 with a Retry-After", st, h.Get("Retry-After"), msg)
 		}

@@ -170,7 +170,11 @@ func TestSandboxMemoryLimit(t *testing.T) {
 		`function handler() { const a = []; for (let i = 0; i < 100; i++) a.push(new ArrayBuffer(60e6)); return {n: a.length}; }`,
 		`function handler() { const a = []; for (let i = 0; i < 100; i++) a.push('x'.repeat(16e6 - i)); return {n: a.length}; }`,
 	} {
-		got := runRetried(p, job(script), &host{})
+		// A budget of a few seconds: on a loaded machine, filling 64 MiB can take more
+		// than the default 300 ms of CPU, and this test is about the memory limit.
+		j := job(script)
+		j.Options.CPUBudget = 3 * time.Second
+		got := runRetried(p, j, &host{})
 		if got.Status != "ENDED_ERROR" || !strings.Contains(got.Message, "more than 64 MiB of memory (--script-memory-limit)") {
 			t.Errorf("%s\n  got %+v", script, got)
 		}
