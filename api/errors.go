@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	engine.EConflict:      http.StatusConflict,
 	engine.EInvalidScript: http.StatusUnprocessableEntity,
 	engine.EUnprocessable: http.StatusUnprocessableEntity,
+	engine.EInvalidInputs: http.StatusUnprocessableEntity,
 	engine.ERateLimited:   http.StatusTooManyRequests,
 	engine.EUnavailable:   http.StatusServiceUnavailable,
 	engine.EInternal:      http.StatusInternalServerError,
@@ -46,6 +47,8 @@ type errorDetail struct {
 	Message string `json:"message"`
 	Line    int    `json:"line,omitempty"`
 	Column  int    `json:"column,omitempty"`
+	// Field is the JSON pointer of the bad input of an invalid_inputs error.
+	Field string `json:"field,omitempty"`
 }
 
 // retryAfterSeconds is the Retry-After of every 503: the outages behind them (a
@@ -81,7 +84,7 @@ func errorHandler(log *slog.Logger, unavailable func(error) string) echo.HTTPErr
 			if status == 0 {
 				status = http.StatusInternalServerError
 			}
-			detail = errorDetail{Code: ee.Code, Message: ee.Message, Line: ee.Line, Column: ee.Column}
+			detail = errorDetail{Code: ee.Code, Message: ee.Message, Line: ee.Line, Column: ee.Column, Field: ee.Field}
 		case errors.As(err, &he):
 			status = he.Code
 			code, ok := codeOfStatus[status]
@@ -91,7 +94,7 @@ func errorHandler(log *slog.Logger, unavailable func(error) string) echo.HTTPErr
 			msg := http.StatusText(status)
 			switch status {
 			case http.StatusNotFound:
-				msg = "no such route: " + c.Request().Method + " " + c.Request().URL.Path + "; the routes are listed in the README (section API)"
+				msg = "no such route: " + c.Request().Method + " " + c.Request().URL.Path + "; the routes are listed in GET /api/v1/openapi.json"
 			case http.StatusMethodNotAllowed:
 				msg = "method " + c.Request().Method + " is not allowed on " + c.Request().URL.Path
 			case http.StatusRequestEntityTooLarge:

@@ -61,6 +61,12 @@ func (s *Server) listExecutions(c echo.Context) error {
 		}
 		f.Inputs[path] = v
 	}
+	if tl := q.Get("top_level"); tl != "" {
+		var err error
+		if f.TopLevel, err = strconv.ParseBool(tl); err != nil {
+			return invalid("top_level=%q is not true or false", tl)
+		}
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		return invalid("status %q is not one of PENDING, RUNNING, WAITING, ENDED_SUCCESS, ENDED_ERROR, ENDED_CANCELLED", f.Status)
 	}

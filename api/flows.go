@@ -46,6 +46,9 @@ type putFlowRequest struct {
 	// server's --max-runtime).
 	// Left out, it keeps the flow's current value.
 	MaxRuntime *int `json:"max_runtime"`
+	// InputsSchema is the JSON Schema of the flow's inputs (engine.CheckInputsSchema);
+	// left out, it keeps the flow's current one; null removes it.
+	InputsSchema json.RawMessage `json:"inputs_schema"`
 }
 
 // putFlow saves a flow after checking that its script compiles and has a handler.
@@ -63,14 +66,17 @@ func (s *Server) putFlow(c echo.Context) error {
 	}
 	// The checks compile the script and refuse {secret: NAME} and text grant names in
 	// code (data now: better refused than sent where the author meant a value).
-	if err := s.checkScript(name, *req.Script); err != nil {
-		var se *scripting.ScriptError
-		if errors.As(err, &se) {
-			return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
-		}
+	if err := s.scriptError(name, *req.Script); err != nil {
+		return err
+	}
+	if err := engine.CheckInputsSchema(req.InputsSchema); err != nil {
 		return err
 	}
 	cur, getErr := s.Store.GetFlow(c.Request().Context(), name)
+	schema := cur.InputsSchema
+	if req.InputsSchema != nil {
+		schema = req.InputsSchema
+	}
 	maxRuntime := cur.MaxRuntime
 	if req.MaxRuntime != nil {
 		if *req.MaxRuntime < 0 {
@@ -78,7 +84,7 @@ func (s *Server) putFlow(c echo.Context) error {
 		}
 		maxRuntime = *req.MaxRuntime
 	}
-	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, maxRuntime)
+	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, maxRuntime, schema)
 	if err != nil {
 		return err
 	}

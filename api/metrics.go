@@ -107,20 +107,11 @@ func (t *timedConnector) Call(ctx context.Context, inputs map[string]any) (map[s
 	return out, err
 }
 
-// CallWithin forwards to the connector's CallWithin (rest.Connector has one), or to
-// Call when domains is empty.
+// CallWithin times engine.CallConnector, which checks that the connector can limit
+// its calls to domains.
 func (t *timedConnector) CallWithin(ctx context.Context, inputs map[string]any, domains []string) (map[string]any, error) {
-	within, ok := t.next.(interface {
-		CallWithin(context.Context, map[string]any, []string) (map[string]any, error)
-	})
-	if !ok {
-		if len(domains) > 0 {
-			return nil, engine.Errorf(engine.EInvalid, "connector type %s cannot be limited to domains", t.typ)
-		}
-		return t.Call(ctx, inputs)
-	}
 	start := time.Now()
-	out, err := within.CallWithin(ctx, inputs, domains)
+	out, err := engine.CallConnector(ctx, t.next, inputs, domains)
 	t.observe(start, err)
 	return out, err
 }

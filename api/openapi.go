@@ -53,16 +53,26 @@ var apiOps = []apiOp{
 	{method: "DELETE", path: "/api/v1/flows/:name", summary: "Delete a flow; its revisions stay for the executions that ran them.", role: engine.RoleEditor, status: 204},
 	{method: "GET", path: "/api/v1/flows/:name/revisions", summary: "A flow's revisions, newest first.", role: engine.RoleViewer, status: 200, result: "FlowRevisionList"},
 	{method: "POST", path: "/api/v1/flows/:name/executions", summary: "Start the flow's latest revision; 201 with the execution.", role: engine.RoleRunner, body: "StartRequest", status: 201, result: "Execution", query: []string{waitQuery}},
+	{method: "POST", path: "/api/v1/flows/:name/draft-runs", summary: "Run an unsaved script of a saved flow without creating a revision (trigger draft; flow_revision is the latest revision it was based on); " +
+		"the script passes the checks of a save first (422 with line and column); 422 invalid_inputs with field for inputs that do not fit the inputs_schema; 201 with the execution.",
+		role: engine.RoleEditor, body: "DraftRunRequest", status: 201, result: "Execution", query: []string{waitQuery}},
 
 	{method: "GET", path: "/api/v1/executions", summary: "List executions, newest first, with an opaque cursor.", role: engine.RoleViewer, status: 200, result: "ExecutionList",
 		query: []string{"flow: flow name", "status: PENDING, RUNNING, WAITING, ENDED_SUCCESS, ENDED_ERROR or ENDED_CANCELLED", "type: FLOW or CONNECTION",
-			"trigger: api, webhook, schedule or parent", "parent_id: direct children of this execution", "root_id: the tree of this root execution",
+			"trigger: api, webhook, schedule, parent, draft, rerun or replay", "parent_id: direct children of this execution", "root_id: the tree of this root execution",
+			"top_level: true keeps only executions without a parent (what a trigger started)",
 			"since: RFC 3339 time, inclusive", "until: RFC 3339 time, exclusive", "limit: page size (default 50, at most 500)", "cursor: next_cursor of the previous page",
 			"input.<path>: a value inside the inputs at a dotted path, as JSON or a string (input.customer=42)"}},
 	{method: "GET", path: "/api/v1/executions/:id", summary: "One execution.", role: engine.RoleViewer, status: 200, result: "Execution", query: []string{waitQuery}},
 	{method: "GET", path: "/api/v1/executions/:id/children", summary: "The direct children, in start order.", role: engine.RoleViewer, status: 200, result: "ExecutionList"},
 	{method: "GET", path: "/api/v1/executions/:id/logs", summary: "Log lines; with Accept: text/event-stream a live stream (events log, status, end) that resumes from Last-Event-ID.", role: engine.RoleViewer, status: 200, result: "Logs",
 		query: []string{"after: only lines with a greater seq"}},
+	{method: "POST", path: "/api/v1/executions/:id/rerun", summary: "Start a FLOW execution again with the same inputs (trigger rerun, rerun_of its id), with the flow's latest revision or the same one it ran; " +
+		"400 for a connection, another revision value, or \"same\" of a draft run; 201 with the new execution.", role: engine.RoleRunner, body: "RerunRequest", status: 201, result: "Execution", query: []string{waitQuery}},
+	{method: "POST", path: "/api/v1/executions/:id/replay", summary: "Replay an ended FLOW execution: run the script (the flow's latest revision, or the one sent; checked as a save is, 422 with line and column) with its inputs, " +
+		"answering each this.connect, child flow and message from what the execution recorded, without calling any service (trigger replay, replay_of its id). " +
+		"A connect that differs from the recorded one, or one more than were recorded, ends it ENDED_ERROR with a status_message that starts \"replay diverged at connect #N\". " +
+		"400 for a connection, 409 for an execution still running; 201 with the new execution.", role: engine.RoleEditor, body: "ReplayRequest", status: 201, result: "Execution", query: []string{waitQuery}},
 	{method: "POST", path: "/api/v1/executions/:id/cancel", summary: "Cancel a running execution and its running children; 202.", role: engine.RoleRunner, status: 202, result: "Execution"},
 	{method: "POST", path: "/api/v1/executions/:id/messages", summary: "Answer the execution's pending this.message with {\"answer\": ...}; 202 with the execution.", role: engine.RoleRunner, body: "Object", status: 202, result: "Execution"},
 
@@ -125,20 +135,28 @@ var openAPISchemas = map[string]any{
 	"Object": map[string]any{"type": "object"},
 	"List":   obj(map[string]any{"items": arr(map[string]any{"type": "object"})}),
 	"Error": obj(map[string]any{"error": obj(map[string]any{
-		"code": str(), "message": str(), "line": integer(), "column": integer()})}),
+		"code": str(), "message": str(), "line": integer(), "column": integer(),
+		"field": map[string]any{"type": "string", "description": "with code invalid_inputs: the JSON pointer of the bad input (/customer/id)"}})}),
 	"TokenRequest": obj(map[string]any{"grant_type": str(), "client_id": str(), "client_secret": str(), "scope": str()}),
 	"Token":        obj(map[string]any{"access_token": str(), "token_type": str(), "expires_in": integer()}),
 	"Flow": obj(map[string]any{"name": str(), "description": str(), "revision": integer(), "script": str(),
-		"created_at": dateTime(), "updated_at": dateTime()}),
+		"inputs_schema": map[string]any{"type": "object"}, "created_at": dateTime(), "updated_at": dateTime()}),
 	"FlowList": list("Flow"),
-	"FlowPut":  obj(map[string]any{"script": str(), "description": str()}),
+	"FlowPut": obj(map[string]any{"script": str(), "description": str(), "max_runtime": integer(),
+		"inputs_schema": map[string]any{"type": []string{"object", "null"}, "description": "JSON Schema of the inputs (type, properties, required, default, enum, items, description, format; $ref only within itself; at most 64 KiB); left out keeps the current one, null removes it"}}),
+	"DraftRunRequest": obj(map[string]any{"script": str(), "inputs": map[string]any{"type": "object"},
+		"inputs_schema": map[string]any{"type": "object", "description": "checks the inputs instead of the saved flow's inputs_schema"}}),
+	"ReplayRequest": obj(map[string]any{"script": map[string]any{"type": "string", "description": "the script to replay; left out, the flow's latest revision"}}),
+	"RerunRequest":  obj(map[string]any{"revision": map[string]any{"type": "string", "enum": []string{"latest", "same"}, "default": "latest"}}),
 	"FlowRevisionList": obj(map[string]any{"items": arr(obj(map[string]any{"flow": str(), "revision": integer(), "script": str(),
-		"description": str(), "created_at": dateTime()}))}),
+		"description": str(), "inputs_schema": map[string]any{"type": "object"}, "created_at": dateTime()}))}),
 	"StartRequest": obj(map[string]any{"inputs": map[string]any{"type": "object"}}),
 	"Execution": obj(map[string]any{"id": str(), "type": enum("FLOW", "CONNECTION"), "name": str(),
 		"status":         enum("PENDING", "RUNNING", "WAITING", "ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED"),
 		"status_message": str(), "parent_id": map[string]any{"type": []string{"string", "null"}}, "root_id": str(), "flow_revision": integer(),
-		"inputs": map[string]any{"type": "object"}, "outputs": map[string]any{"type": "object"}, "trigger": enum("api", "webhook", "schedule", "parent"),
+		"inputs": map[string]any{"type": "object"}, "outputs": map[string]any{"type": "object"}, "trigger": enum("api", "webhook", "schedule", "parent", "draft", "rerun", "replay"),
+		"rerun_of":   map[string]any{"type": "string", "description": "the execution this one re-runs"},
+		"replay_of":  map[string]any{"type": []string{"string", "null"}, "description": "the recorded execution this one replays (a replay, its child flows), or the recorded connection a replayed connection answered with"},
 		"created_at": dateTime(), "started_at": dateTime(), "ended_at": dateTime()}),
 	"ExecutionList": obj(map[string]any{"items": arr(ref("Execution")), "next_cursor": str()}),
 	"Logs":          obj(map[string]any{"status": str(), "items": arr(obj(map[string]any{"seq": integer(), "ts": dateTime(), "level": str(), "message": str()}))}),
@@ -197,12 +215,22 @@ func openAPIDocument() map[string]any {
 			"description": "flowd runs JavaScript flows durably on Temporal. Every route except those with an empty security list needs " +
 				"Authorization: Bearer <JWT> from POST /api/v1/auth/token; x-flowd-role is the least role it needs (admin > editor > runner > viewer). " +
 				"Errors are {\"error\": {\"code\", \"message\"}}."},
-		"paths": paths,
+		"servers": []any{map[string]any{"url": "/", "description": "the flowd server that serves this document"}},
+		"paths":   paths,
 		"components": map[string]any{
+			"responses":       responsesComponent(),
 			"schemas":         openAPISchemas,
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
 		},
 	}
+}
+
+func responsesComponent() map[string]any {
+	out := map[string]any{}
+	for name, desc := range errorResponses {
+		out[name] = map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
+	}
+	return out
 }
 
 func (o apiOp) operation(method, path string) map[string]any {
@@ -232,8 +260,32 @@ func (o apiOp) operation(method, path string) map[string]any {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(o.result)}}
 	}
 	errResp := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
-	op["responses"] = map[string]any{strconv.Itoa(o.status): ok, "default": errResp}
+	responses := map[string]any{strconv.Itoa(o.status): ok, "default": errResp, "400": errorResponse("BadRequest"), "503": errorResponse("Unavailable")}
+	if o.role != "" {
+		responses["401"], responses["403"] = errorResponse("Unauthorized"), errorResponse("Forbidden")
+	}
+	if strings.Contains(path, "{") {
+		responses["404"] = errorResponse("NotFound")
+	}
+	if o.body != "" && method != "GET" && method != "HEAD" {
+		responses["422"] = errorResponse("Unprocessable")
+	}
+	op["responses"] = responses
 	return op
+}
+
+// errorResponses are the error answers most routes share, in the Error shape.
+var errorResponses = map[string]string{
+	"BadRequest":    "a malformed request: a parameter or body that cannot be read (the message names it)",
+	"Unauthorized":  "no valid token: get one from POST /api/v1/auth/token",
+	"Forbidden":     "the token's role is below the route's x-flowd-role",
+	"NotFound":      "no such flow, execution or other named thing",
+	"Unprocessable": "the body is well-formed but cannot be used: an invalid script (line, column), invalid inputs (field) or a value out of range",
+	"Unavailable":   "the database or Temporal is unreachable; try again after Retry-After seconds",
+}
+
+func errorResponse(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/responses/" + name}
 }
 
 func operationID(method, path string) string {

@@ -71,14 +71,21 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Fatalf("GET /api/v1/openapi.json: HTTP %d %s", rec.Code, rec.Body)
 	}
 	var doc struct {
-		OpenAPI string                               `json:"openapi"`
-		Paths   map[string]map[string]map[string]any `json:"paths"`
+		OpenAPI    string                               `json:"openapi"`
+		Servers    []map[string]any                     `json:"servers"`
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Responses map[string]any `json:"responses"`
+		} `json:"components"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi = %q", doc.OpenAPI)
+	}
+	if len(doc.Servers) == 0 {
+		t.Error("the document names no servers")
 	}
 	ids := map[string]string{}
 	for path, ops := range doc.Paths {
@@ -92,6 +99,22 @@ func TestOpenAPIDocument(t *testing.T) {
 			sec, _ := op["security"].([]any)
 			if _, hasRole := op["x-flowd-role"]; hasRole != (len(sec) > 0) {
 				t.Errorf("%s: security %v and x-flowd-role disagree", where, sec)
+			}
+			responses, _ := op["responses"].(map[string]any)
+			has4xx := false
+			for code, r := range responses {
+				has4xx = has4xx || strings.HasPrefix(code, "4")
+				if ref, _ := r.(map[string]any)["$ref"].(string); ref != "" {
+					if _, ok := doc.Components.Responses[strings.TrimPrefix(ref, "#/components/responses/")]; !ok {
+						t.Errorf("%s: response %s refers to %s, which is not in components", where, code, ref)
+					}
+				}
+			}
+			if !has4xx {
+				t.Errorf("%s: no 4xx response is documented", where)
+			}
+			if _, ok := op["x-flowd-role"]; ok && (responses["401"] == nil || responses["403"] == nil) {
+				t.Errorf("%s: a route with a role documents no 401 and 403", where)
 			}
 			if strings.Contains(path, "{") {
 				params, _ := op["parameters"].([]any)

@@ -114,17 +114,23 @@ func (s *Server) putSchedule(c echo.Context) error {
 		}
 	}
 	inputs := json.RawMessage("{}")
+	var m map[string]any
 	if len(req.Inputs) > 0 && string(req.Inputs) != "null" {
-		var m map[string]any
 		if err := json.Unmarshal(req.Inputs, &m); err != nil || m == nil {
 			return invalid(`"inputs" must be a JSON object, like {"inputs": {"customer": 42}}`)
 		}
 		inputs = req.Inputs
 	}
-	if _, err := s.Store.GetFlow(ctx, req.Flow); err != nil {
+	flow, err := s.Store.GetFlow(ctx, req.Flow)
+	if err != nil {
 		if engine.ErrorCode(err) == engine.ENotFound {
 			return engine.Errorf(engine.EUnprocessable, "flow %q does not exist; save it first with PUT /api/v1/flows/%s", req.Flow, req.Flow)
 		}
+		return err
+	}
+	// Checked now, so that a schedule is not saved to fail at every run; each run
+	// checks again, against the flow's inputs_schema of the day.
+	if _, err := engine.CheckInputs(flow.Name, flow.InputsSchema, m); err != nil {
 		return err
 	}
 	sc := engine.Schedule{Name: name, Flow: req.Flow, Cron: req.Cron, Inputs: inputs, Enabled: req.Enabled == nil || *req.Enabled,

@@ -11,14 +11,19 @@ import (
 )
 
 // TestBrowser drives the web UI in headless Chromium (web/e2e/run.mjs, Playwright)
-// against a real flowd: sign in, write and save a flow, test-run it with live logs,
-// open the execution tree (a child flow and connections), answer a this.message form,
-// take a saved connector from "Requires configuration" to healthy, create a webhook
-// and an API client (secrets shown once), the other configuration pages, cancel a
-// sleeping run, the executions filters and paging, and token renewal (web/README.md
-// lists the steps). It needs Node with web/node_modules installed and
-// FLOWD_TEST_CHROMIUM (the Chromium binary), which .ci/run sets. Screenshots
-// (editor.png, execution-tree.png, connector.png, failure.png) go to
+// against a real flowd: sign in, write and save a flow, draft-run it with live logs
+// (the revision stays), replay an edited script until it diverges, the unsaved-edit
+// guard, re-run and replay from the execution page and the list, Run from the flow
+// list, live tries of a connect to a closed port, a runtime error marked at its line,
+// a form from declared inputs with a required field, the execution tree with child
+// logs inline, a this.message form reached from "Waiting for you", a saved connector
+// from "Requires configuration" to healthy, a webhook and an API client (secrets
+// shown once), the other configuration pages, cancel a sleeping run, the executions
+// filters (top-level by default) and paging, every main page at 390 px without
+// sideways scrolling, and token renewal (web/README.md lists the steps). It needs
+// Node with web/node_modules installed and FLOWD_TEST_CHROMIUM (the Chromium binary),
+// which .ci/run sets. Screenshots (editor.png, execution-tree.png, live-tries.png,
+// inputs-form.png, narrow-flows.png, connector.png, failure.png) go to
 // FLOWD_TEST_ARTIFACTS, or a temporary directory when it is unset.
 func TestBrowser(t *testing.T) {
 	chromium := os.Getenv("FLOWD_TEST_CHROMIUM")

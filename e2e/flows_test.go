@@ -43,8 +43,16 @@ func TestExamples(t *testing.T) {
 	}
 
 	each(t, func(t *testing.T, b *backend) {
-		// The first start of the development setup saved the examples as flows.
-		b.api.must(t, "GET", "/api/v1/flows/custom_auth", nil, nil, 200)
+		// The first start of the development setup saved the examples as flows, with
+		// their inputs_schema.
+		var seeded struct {
+			InputsSchema json.RawMessage `json:"inputs_schema"`
+		}
+		b.api.must(t, "GET", "/api/v1/flows/custom_auth", nil, &seeded, 200)
+		// (SQLite starts empty; a PostgreSQL database may have been seeded by an older flowd.)
+		if len(seeded.InputsSchema) == 0 && b.name == "sqlite" {
+			t.Errorf("the example custom_auth was saved without its inputs_schema")
+		}
 		for _, file := range []string{"joke", "url_parts"} {
 			src, err := os.ReadFile("../examples/" + file + ".js")
 			if err != nil {
@@ -96,6 +104,7 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("url_parts ended %s %q %v", e.Status, e.StatusMessage, e.Outputs)
 			}
 		})
+		t.Run("inputs_schema defaults", func(t *testing.T) { examplesWithDefaults(t, b) })
 	})
 }
 

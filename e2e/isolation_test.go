@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -152,7 +151,11 @@ func killSandboxes(t *testing.T) int {
 		if err != nil || !strings.Contains(string(env), "FLOWD_SANDBOX=1") {
 			continue
 		}
-		if pid, err := strconv.Atoi(f); err == nil && syscall.Kill(pid, syscall.SIGKILL) == nil {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			continue
+		}
+		if p, err := os.FindProcess(pid); err == nil && p.Kill() == nil {
 			n++
 		}
 	}

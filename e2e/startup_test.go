@@ -34,7 +34,7 @@ var flowdBuild struct {
 }
 
 // flowdBinary returns the path of cmd/flowd built into a temporary directory.
-func flowdBinary(t *testing.T) string {
+func flowdBinary(t testing.TB) string {
 	t.Helper()
 	flowdBuild.once.Do(func() {
 		dir, err := os.MkdirTemp("", "flowd-bin-")

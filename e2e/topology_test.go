@@ -36,7 +36,7 @@ type topology struct {
 	root     string // the repository
 	dir      string // data dirs and process logs
 	tdir     string // FLOWD_TEST_TEMPORAL_DIR
-	flowd    string // the flowd binary, flowd-sandbox beside it
+	flowd    string // the flowd binary (its sandbox program is the harness's)
 	pg       *testPostgres
 	dbURL    string // flowd's database
 	tport    int    // Temporal's frontend port; the server uses the ten after it too
@@ -87,13 +87,7 @@ func startTopology(tb testing.TB, tdir string) *topology {
 	tp.tport = freePortRange(tb, 11)
 	tp.startTemporal()
 
-	tp.flowd = filepath.Join(tp.dir, "bin", "flowd")
-	build := exec.Command("go", "build", "-o", filepath.Dir(tp.flowd)+"/", "./cmd/flowd", "./cmd/flowd-sandbox")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("build flowd and flowd-sandbox: %v\n%s", err, out)
-	}
-
+	tp.flowd = flowdBinary(tb)
 	apiPort := freePort(tb)
 	tp.url = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	tp.api = tp.startFlowd("api", "--role", "api", "--addr", fmt.Sprintf("127.0.0.1:%d", apiPort))
@@ -174,7 +168,7 @@ func (tp *topology) startFlowd(name string, args ...string) *osProc {
 	all := append([]string{"serve", "--database-url", tp.dbURL, "--temporal-address", fmt.Sprintf("127.0.0.1:%d", tp.tport),
 		"--data-dir", filepath.Join(tp.dir, fmt.Sprintf("data-%s-%d", name, tp.seq+1)),
 		// The connectors call httptest servers on 127.0.0.1.
-		"--no-block-private-networks"}, args...)
+		"--no-block-private-networks", "--sandbox-binary", os.Getenv("FLOWD_SANDBOX_BINARY")}, args...)
 	return tp.start(name, env, tp.flowd, all...)
 }
 

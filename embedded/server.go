@@ -6,16 +6,17 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
-	tlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/membership/static"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
@@ -35,14 +36,16 @@ type Options struct {
 	Port int
 	// Namespace to create when missing; default "default".
 	Namespace string
-	// LogLevel of Temporal's own log: "debug", "info", "warn" (default), "error".
-	LogLevel string
+	// Log receives the server's messages, one level quieter than the server logs
+	// them (see NewLogger); nil: slog.Default().
+	Log *slog.Logger
 }
 
 // Server is a running embedded Temporal server.
 type Server struct {
-	srv     temporal.Server
-	address string
+	srv      temporal.Server
+	address  string
+	stopping atomic.Bool // demotes the noise of a normal stop (see quieter)
 }
 
 const clusterName = "active"
@@ -56,8 +59,8 @@ func Start(opt Options) (*Server, error) {
 	if opt.Namespace == "" {
 		opt.Namespace = "default"
 	}
-	if opt.LogLevel == "" {
-		opt.LogLevel = "warn"
+	if opt.Log == nil {
+		opt.Log = slog.Default()
 	}
 	if opt.DatabaseFile == "" {
 		return nil, errors.New("embedded Temporal: a database file is required")
@@ -96,7 +99,9 @@ func Start(opt Options) (*Server, error) {
 			CurrentClusterName:       clusterName,
 			ClusterInformation: map[string]cluster.ClusterInformation{clusterName: {
 				Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend,
-				HTTPAddress: hostPort(ports[0]), ClusterID: "flowd-embedded",
+				// No ClusterID: the server generates a UUID on the first start and keeps it
+				// in its database (one that is not a UUID would be replaced, with a warning).
+				HTTPAddress: hostPort(ports[0]),
 			}},
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
@@ -121,7 +126,8 @@ func Start(opt Options) (*Server, error) {
 		// instead of 0.2-1 s late: one history host has no clock skew to cover.
 		dynamicconfig.TimerProcessorMaxTimeShift.Key(): 10 * time.Millisecond,
 	}
-	logger := tlog.NewZapLogger(tlog.BuildZapLogger(tlog.Config{Level: opt.LogLevel, Format: "json"}))
+	s := &Server{}
+	logger := NewLogger(opt.Log.Handler(), &s.stopping)
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -140,14 +146,18 @@ func Start(opt Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("embedded Temporal: start on %s: %w (is the port in use? pick another with --temporal-port)", frontend, err)
 	}
-	return &Server{srv: srv, address: frontend}, nil
+	s.srv, s.address = srv, frontend
+	return s, nil
 }
 
 // Address returns the frontend's host:port, for SDK clients and the Temporal CLI.
 func (s *Server) Address() string { return s.address }
 
 // Stop stops the server; running workflows resume at the next start.
-func (s *Server) Stop() { s.srv.Stop() }
+func (s *Server) Stop() {
+	s.stopping.Store(true)
+	s.srv.Stop()
+}
 
 func sqlConfig(opt Options) (*config.SQL, error) {
 	conf := &config.SQL{

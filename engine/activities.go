@@ -35,6 +35,9 @@ type Activities struct {
 	Observer Observer
 	// State holds settings and files (system.setting, system.file).
 	State StateStore
+	// Answers, when set, reads the answers a replayed execution's messages got
+	// (engine/replay.go); without it a replay's this.message has no answers.
+	Answers MessageAnswers
 }
 
 // BeginInput marks an execution RUNNING.
@@ -207,9 +210,18 @@ func (a *Activities) Connect(ctx context.Context, in ConnectInput) (ConnectResul
 			res.Inputs = inputs
 			return inline(res, in.InlineBytes), nil
 		}
+		// The crashed run's tries are not this run's: clear them rather than show
+		// them until this run's first try ends.
+		if string(prev.Outputs) != "{}" {
+			if err := a.Store.Record(ctx, Progress{Updates: []ExecutionUpdate{{ID: in.ChildID, Outputs: json.RawMessage("{}")}}}); err != nil {
+				return ConnectResult{}, err
+			}
+		}
 	}
 
-	outputs, callErr := callConnector(a.callContext(ctx, in.ChildID, red), conn, call.Resolved, call.Domains)
+	live := a.liveTries(ctx, in.ChildID, red)
+	outputs, callErr := CallConnector(a.callContext(ctx, in.ChildID, red, live.report), conn, call.Resolved, call.Domains)
+	live.stop()
 	if ctx.Err() != nil && callErr != nil {
 		return ConnectResult{}, ctx.Err() // the worker is stopping: let Temporal run it again
 	}

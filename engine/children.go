@@ -116,6 +116,9 @@ func inputError(msg string) error { return &scripting.InputError{Message: msg} }
 
 // Connect starts a connector call as a local activity.
 func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, error) {
+	if h.replay != nil {
+		return h.replayConnect(req)
+	}
 	if _, err := h.nextChild(req.Inputs, "the connector's inputs", "send large bodies from a stored file"); err != nil {
 		return nil, err
 	}
@@ -184,6 +187,13 @@ func (h *flowHost) Connect(req scripting.ConnectRequest) (scripting.Pending, err
 
 // Flow starts another flow as a child workflow, after recording its FLOW execution.
 func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
+	var replayOf string // the recorded child a replay's child replays
+	if h.replay != nil {
+		var err error
+		if replayOf, err = h.replayFlow(req); err != nil {
+			return nil, err
+		}
+	}
 	size, err := h.nextChild(req.Inputs, "the child's inputs", "pass large data as a file and its name as an input")
 	if err != nil {
 		return nil, err
@@ -191,7 +201,7 @@ func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
 	id := childID(h.in.ExecutionID, h.children)
 	ctx := h.actCtx()
 	prepIn := PrepareFlowInput{ParentID: h.in.ExecutionID, RootID: h.in.RootID, ChildID: id, Flow: req.Name,
-		Inputs: req.Inputs, At: h.now, Logs: h.takeLogs()}
+		Inputs: req.Inputs, At: h.now, Logs: h.takeLogs(), ReplayOf: replayOf}
 	var prep PrepareFlowResult
 	h.room(ctx, 0)
 	if err := workflow.ExecuteLocalActivity(ctx, activityPrepareFlow, prepIn).Get(ctx, &prep); err != nil {
@@ -203,6 +213,15 @@ func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
 	h.spent(len(prep.Script) + len(prep.Error))
 	if prep.Error != "" {
 		return nil, inputError(prep.Error)
+	}
+	inputs := req.Inputs
+	if prep.Inputs != nil {
+		// Completed with the defaults of the child's inputs_schema (histories
+		// recorded before inputs_schema have none, and run with the inputs given).
+		inputs = prep.Inputs
+		raw, _ := json.Marshal(inputs)
+		size = len(raw)
+		h.spent(size)
 	}
 	// The child's start carries its script and inputs in this task's commands.
 	h.room(ctx, len(prep.Script)+size)
@@ -216,8 +235,9 @@ func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
 	parent := h.in.ExecutionID
 	fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, FlowInput{
 		ExecutionID: id, RootID: h.in.RootID, ParentID: &parent, Flow: req.Name, Revision: prep.Revision,
-		Script: prep.Script, Inputs: req.Inputs, Trigger: TriggerParent, MaxParallel: h.in.MaxParallel, MaxHistory: h.in.MaxHistory,
-		MaxRuntime: runtimeOf(prep.MaxRuntime, h.in.ServerMaxRuntime), ServerMaxRuntime: h.in.ServerMaxRuntime,
+		Script: prep.Script, Inputs: inputs, Trigger: TriggerParent, MaxParallel: h.in.MaxParallel, MaxHistory: h.in.MaxHistory,
+		MaxRuntime: runtimeOf(prep.MaxRuntime, h.in.ServerMaxRuntime), ServerMaxRuntime: h.in.ServerMaxRuntime, BaseURL: h.in.BaseURL,
+		ReplayOf: replayOf,
 	})
 	h.unsent = true
 	p := &pending{id: id, name: req.Name, h: h}
@@ -240,10 +260,13 @@ func (h *flowHost) Flow(req scripting.FlowRequest) (scripting.Pending, error) {
 			msg := fmt.Sprintf("the child flow did not finish: %v", err)
 			fin := FinishInput{ExecutionID: id, Status: StatusEndedError, Message: msg, Outputs: json.RawMessage("{}"), At: workflow.Now(ctx).UTC()}
 			_ = workflow.ExecuteLocalActivity(ctx, activityFinish, fin).Get(ctx, nil)
-			return scripting.Child{ID: id, Name: req.Name, Status: string(StatusEndedError), StatusMessage: msg, Inputs: req.Inputs, Outputs: map[string]any{}}, nil
+			return scripting.Child{ID: id, Name: req.Name, Status: string(StatusEndedError), StatusMessage: msg, Inputs: inputs, Outputs: map[string]any{}}, nil
+		}
+		if res.Diverged {
+			h.childDiverged(req.Name, id, res.Message)
 		}
 		h.advance(res.EndedAt)
-		return scripting.Child{ID: id, Name: req.Name, Status: string(res.Status), StatusMessage: res.Message, Inputs: req.Inputs, Outputs: res.Outputs}, nil
+		return scripting.Child{ID: id, Name: req.Name, Status: string(res.Status), StatusMessage: res.Message, Inputs: inputs, Outputs: res.Outputs}, nil
 	}
 	h.open = append(h.open, p)
 	return p, nil
@@ -272,6 +295,9 @@ func (h *flowHost) Message(req scripting.MessageRequest) (any, error) {
 	}
 	if err := h.checkHistory(); err != nil {
 		return nil, err
+	}
+	if h.replay != nil {
+		return h.replayMessage(req)
 	}
 	h.messages++
 	msg, err := json.Marshal(PendingMessage{ID: h.messages, Subject: req.Subject, Body: req.Body, Fields: req.Fields, Timeout: req.Timeout.Seconds()})
@@ -348,6 +374,9 @@ func (h *flowHost) state(activity string, in any) (StateResult, error) {
 }
 
 func (h *flowHost) Setting(name string) (any, bool, error) {
+	if v, ok := h.replay.setting(name); ok {
+		return v, true, nil
+	}
 	res, err := h.state(activityGetSetting, name)
 	if err != nil || !res.Found {
 		return nil, false, err
@@ -364,11 +393,17 @@ func (h *flowHost) SaveSetting(name string, value any) error {
 	if err != nil {
 		return err
 	}
+	if h.replay != nil {
+		return h.replay.saveSetting(name, raw)
+	}
 	_, err = h.state(activitySaveSetting, SaveStateInput{Name: name, Value: raw})
 	return err
 }
 
 func (h *flowHost) File(name string) ([]byte, bool, error) {
+	if content, ok := h.replay.file(name); ok {
+		return content, true, nil
+	}
 	res, err := h.state(activityGetFile, name)
 	return res.Content, res.Found, err
 }
@@ -376,6 +411,9 @@ func (h *flowHost) File(name string) ([]byte, bool, error) {
 func (h *flowHost) SaveFile(name string, content []byte) error {
 	if len(content) > MaxFileBytes {
 		return fmt.Errorf("the file is %d bytes; the limit is %d", len(content), MaxFileBytes)
+	}
+	if h.replay != nil {
+		return h.replay.saveFile(name, content)
 	}
 	_, err := h.state(activitySaveFile, SaveStateInput{Name: name, Content: content})
 	return err

@@ -17,6 +17,8 @@ type PrepareFlowInput struct {
 	Inputs   map[string]any `json:"inputs"`
 	At       time.Time      `json:"at"`
 	Logs     []LogLine      `json:"logs,omitempty"`
+	// ReplayOf is the recorded child execution that a replay's child replays.
+	ReplayOf string `json:"replay_of,omitempty"`
 }
 
 // PrepareFlowResult is the revision the child runs, or why it cannot.
@@ -26,6 +28,9 @@ type PrepareFlowResult struct {
 	Error    string `json:"error,omitempty"`
 	// MaxRuntime is the child flow's own maximum runtime in seconds (0: none set).
 	MaxRuntime int `json:"max_runtime,omitempty"`
+	// Inputs are the child's inputs completed with the defaults of its
+	// inputs_schema; nil when it declares none (the inputs run as given).
+	Inputs map[string]any `json:"inputs,omitempty"`
 }
 
 // PrepareFlow resolves the child flow's latest revision and records its PENDING FLOW
@@ -39,19 +44,25 @@ func (a *Activities) PrepareFlow(ctx context.Context, in PrepareFlowInput) (Prep
 	}
 	parent := in.ParentID
 	run, err := createPending(ctx, a.Store, pendingFlow{ID: in.ChildID, RootID: in.RootID, ParentID: &parent, Flow: in.Flow,
-		Inputs: in.Inputs, Trigger: TriggerParent, At: in.At})
+		Inputs: in.Inputs, Trigger: TriggerParent, At: in.At, ReplayOf: optional(in.ReplayOf)})
 	switch {
 	case ErrorCode(err) == ENotFound:
 		return PrepareFlowResult{Error: fmt.Sprintf("there is no flow named %q; save it first (PUT /api/v1/flows/%s) or check the name", in.Flow, in.Flow)}, nil
 	case ErrorCode(err) == EInvalid:
 		return PrepareFlowResult{Error: "the child's inputs cannot be stored: " + ErrorMessage(err)}, nil
+	case ErrorCode(err) == EInvalidInputs:
+		return PrepareFlowResult{Error: "the child's inputs are not valid: " + ErrorMessage(err)}, nil
 	case err != nil:
 		return PrepareFlowResult{}, err
 	case run.Execution.Status.Ended():
 		// Ended before its workflow started (the reconciler found its parent gone).
 		return PrepareFlowResult{Error: "the child flow cannot start: " + run.Execution.StatusMessage}, nil
 	}
-	return PrepareFlowResult{Revision: run.Revision, Script: run.Script, MaxRuntime: run.MaxRuntime}, nil
+	res := PrepareFlowResult{Revision: run.Revision, Script: run.Script, MaxRuntime: run.MaxRuntime}
+	if run.Checked {
+		res.Inputs = run.Inputs
+	}
+	return res, nil
 }
 
 // stateStore returns the settings and files store, or an error that says it is missing.

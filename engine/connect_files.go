@@ -63,12 +63,13 @@ func withSecrets(ctx context.Context, red *secrets.Redactor) context.Context {
 
 // callContext returns ctx with the connector options of connection execution id:
 // its idempotency key, the call's secrets, so that the connector redacts response
-// bodies before it cuts excerpts of them, and (when this worker has a StateStore)
-// stored files and where a large body goes.
-func (a *Activities) callContext(ctx context.Context, id string, red *secrets.Redactor) context.Context {
+// bodies before it cuts excerpts of them, what to tell of each finished try
+// (onTry), and (when this worker has a StateStore) stored files and where a large
+// body goes.
+func (a *Activities) callContext(ctx context.Context, id string, red *secrets.Redactor, onTry func(log []any, retrying bool)) context.Context {
 	// The connection's id is the same for every run of the call, a re-run after a
 	// worker crash included: the Idempotency-Key a server can deduplicate with.
-	opts := rest.CallOptions{Redactor: red, IdempotencyKey: id}
+	opts := rest.CallOptions{Redactor: red, IdempotencyKey: id, OnTry: onTry}
 	if a.State != nil {
 		opts.Files = callFiles{state: a.State, red: red}
 		opts.LargeBodyFile, opts.InlineBodyBytes = largeBodyFile(id), inlineBodyBytes

@@ -37,6 +37,10 @@ type Engine struct {
 	// WorkersInProcess tells that this process runs workers too, which wake Wait at
 	// once when an execution they run ends (Ended).
 	WorkersInProcess bool
+	// BaseURL is the API's public base URL, which scripts read as system.base_url
+	// (empty in a worker-only process: child flows and scheduled runs carry their
+	// starter's).
+	BaseURL string
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
@@ -46,17 +50,25 @@ type Engine struct {
 // PENDING execution. It returns ENotFound for an unknown flow and EUnavailable when
 // Temporal cannot be reached (the execution is then recorded as ENDED_ERROR).
 func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]any, trigger Trigger) (Execution, error) {
+	return e.start(ctx, pendingFlow{Flow: name, Inputs: inputs, Trigger: trigger})
+}
+
+// start records a new root execution as p says (createPending, with a new id) and
+// starts its workflow; see StartFlow for its errors. Inputs that do not fit the
+// flow's inputs_schema are an EInvalidInputs error, and nothing is recorded.
+func (e *Engine) start(ctx context.Context, p pendingFlow) (Execution, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Execution{}, err
 	}
-	run, err := createPending(ctx, e.Store, pendingFlow{ID: id.String(), RootID: id.String(), Flow: name, Inputs: inputs, Trigger: trigger, At: time.Now().UTC()})
+	p.ID, p.RootID, p.At = id.String(), id.String(), time.Now().UTC()
+	run, err := createPending(ctx, e.Store, p)
 	if err != nil {
 		return Execution{}, err
 	}
 	exec := run.Execution
-	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: exec.Name, Revision: run.Revision, Script: run.Script, Inputs: run.Inputs, Trigger: trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory,
-		MaxRuntime: runtimeOf(run.MaxRuntime, e.MaxRuntime), ServerMaxRuntime: e.MaxRuntime}
+	in := FlowInput{ExecutionID: exec.ID, RootID: exec.ID, Flow: exec.Name, Revision: run.Revision, Script: run.Script, Inputs: run.Inputs, Trigger: p.Trigger, MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory,
+		MaxRuntime: runtimeOf(run.MaxRuntime, e.MaxRuntime), ServerMaxRuntime: e.MaxRuntime, BaseURL: e.BaseURL}
 	opts := client.StartWorkflowOptions{ID: exec.ID, TaskQueue: e.taskQueue(), EnableEagerStart: true}
 	if _, err := e.Temporal.ExecuteWorkflow(ctx, opts, WorkflowName, in); err != nil {
 		e.Log.Error("start workflow", "execution", exec.ID, "error", err)
@@ -77,6 +89,23 @@ type pendingFlow struct {
 	Inputs     map[string]any
 	Trigger    Trigger
 	At         time.Time
+	// ReplayOf is the recorded execution a replay's child flow replays.
+	ReplayOf *string
+	// Revision, when set, runs that revision instead of the latest (a re-run of the
+	// same revision).
+	Revision int
+	// Draft, when set, runs an unsaved script; the execution records the latest
+	// revision, which the draft was based on.
+	Draft *Draft
+	// RerunOf names the execution that this one runs again.
+	RerunOf *string
+}
+
+// Draft is an unsaved script of a flow to run once (Engine.StartDraft).
+type Draft struct {
+	Script string
+	// InputsSchema checks the inputs instead of the flow's own when set.
+	InputsSchema json.RawMessage
 }
 
 // pendingRun is what createPending recorded: the execution, the revision it runs and
@@ -85,22 +114,27 @@ type pendingRun struct {
 	Execution Execution
 	Revision  int
 	Script    string
-	// Inputs are the inputs as given, never nil.
+	// Inputs are the inputs to run with: as given, with the defaults of the
+	// inputs_schema applied; never nil.
 	Inputs map[string]any
+	// Checked tells that an inputs_schema checked (and maybe completed) Inputs.
+	Checked bool
 	// MaxRuntime is the flow's own maximum runtime in seconds (0: none set).
 	MaxRuntime int
 }
 
 // createPending is the one place that records a PENDING FLOW execution: for
-// Engine.StartFlow (API and webhook starts), PrepareFlow (child flows) and
-// BeginScheduled (runs of a Temporal Schedule). It records the flow's latest
-// revision. Run again with the same id (a retried activity), it records nothing and
+// Engine.StartFlow (API and webhook starts), drafts and re-runs (engine/runs.go),
+// PrepareFlow (child flows) and BeginScheduled (runs of a Temporal Schedule). It
+// records the flow's latest revision (or p.Revision), after checking the inputs
+// against that revision's inputs_schema and applying its defaults. Run again with the same id (a retried activity), it records nothing and
 // answers with the execution and revision recorded the first time, so that an
 // execution never gets two rows or changes revision; the maximum runtime is then the
 // flow's as it is now.
 //
-// It returns ENotFound when the flow does not exist, EInvalid when the inputs cannot
-// be stored, and the store's other errors. An execution that exists and has ended is
+// It returns ENotFound when the flow (or revision) does not exist, EInvalidInputs
+// when the inputs do not fit the inputs_schema, EInvalid when they cannot be stored,
+// and the store's other errors. An execution that exists and has ended is
 // returned with no error: the caller decides what that means.
 func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, error) {
 	run := pendingRun{Inputs: p.Inputs}
@@ -117,6 +151,15 @@ func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, er
 			return pendingRun{}, err
 		}
 		run.Revision, run.Script = rev.Revision, rev.Script
+		if p.Draft != nil {
+			run.Script = p.Draft.Script
+		}
+		// The inputs recorded the first time, with their defaults.
+		var recorded map[string]any
+		if json.Unmarshal(prev.Inputs, &recorded) == nil && recorded != nil {
+			run.Inputs = recorded
+		}
+		run.Checked = hasSchema(rev.InputsSchema) || (p.Draft != nil && hasSchema(p.Draft.InputsSchema))
 		if flow, err := st.GetFlow(ctx, prev.Name); err == nil {
 			run.MaxRuntime = flow.MaxRuntime
 		} else if ErrorCode(err) != ENotFound {
@@ -130,6 +173,22 @@ func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, er
 	if err != nil {
 		return pendingRun{}, err
 	}
+	rev := FlowRevision{FlowName: flow.Name, Revision: flow.Revision, Script: flow.Script, InputsSchema: flow.InputsSchema}
+	switch {
+	case p.Draft != nil:
+		rev.Script = p.Draft.Script
+		if hasSchema(p.Draft.InputsSchema) {
+			rev.InputsSchema = p.Draft.InputsSchema
+		}
+	case p.Revision > 0 && p.Revision != flow.Revision:
+		if rev, err = st.GetFlowRevision(ctx, flow.Name, p.Revision); err != nil {
+			return pendingRun{}, err
+		}
+	}
+	if run.Inputs, err = CheckInputs(flow.Name, rev.InputsSchema, run.Inputs); err != nil {
+		return pendingRun{}, err
+	}
+	run.Checked = hasSchema(rev.InputsSchema)
 	raw, err := json.Marshal(run.Inputs)
 	if err != nil {
 		return pendingRun{}, Errorf(EInvalid, "inputs cannot be encoded as JSON: %v", err)
@@ -138,11 +197,11 @@ func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, er
 		return pendingRun{}, Errorf(EInvalid, "the inputs are %d bytes as JSON, over the limit of %d: pass large data as a file (PUT /api/v1/files/{name}) and its name as an input", len(raw), MaxInputBytes)
 	}
 	run.Execution = Execution{ID: p.ID, Type: TypeFlow, Name: flow.Name, Status: StatusPending, ParentID: p.ParentID, RootID: p.RootID,
-		FlowRevision: flow.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: p.Trigger, CreatedAt: p.At.UTC()}
+		FlowRevision: rev.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: p.Trigger, CreatedAt: p.At.UTC(), ReplayOf: p.ReplayOf, RerunOf: p.RerunOf}
 	if err := st.Record(ctx, Progress{Create: []Execution{run.Execution}}); err != nil {
 		return pendingRun{}, err
 	}
-	run.Revision, run.Script, run.MaxRuntime = flow.Revision, flow.Script, flow.MaxRuntime
+	run.Revision, run.Script, run.MaxRuntime = rev.Revision, rev.Script, flow.MaxRuntime
 	return run, nil
 }
 
@@ -285,6 +344,8 @@ func Register(w worker.Registry, acts *Activities, scripts ScriptRunner) {
 	w.RegisterActivityWithOptions(acts.SaveSetting, activity.RegisterOptions{Name: activitySaveSetting})
 	w.RegisterActivityWithOptions(acts.GetFile, activity.RegisterOptions{Name: activityGetFile})
 	w.RegisterActivityWithOptions(acts.SaveFile, activity.RegisterOptions{Name: activitySaveFile})
+	w.RegisterActivityWithOptions(acts.ReplayPlan, activity.RegisterOptions{Name: activityReplayPlan})
+	w.RegisterActivityWithOptions(acts.ReplayConnect, activity.RegisterOptions{Name: activityReplayConnect})
 }
 
 // NewReplayer returns a workflow replayer with the flow workflow registered, to check

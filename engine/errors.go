@@ -14,18 +14,21 @@ const (
 	EConflict      = "conflict"       // 409
 	EInvalidScript = "invalid_script" // a script that does not parse: 422
 	EUnprocessable = "unprocessable"  // well-formed but unusable input: 422
+	EInvalidInputs = "invalid_inputs" // inputs that do not fit the flow's inputs_schema: 422
 	ERateLimited   = "rate_limited"   // 429
 	EUnavailable   = "unavailable"    // the engine (Temporal, database) cannot be reached: 503
 	EInternal      = "internal"       // a bug: 500, details logged and never shown
 )
 
 // Error is an error meant for the user: a code that decides the HTTP status and a
-// message that says what to do. Line and Column locate script errors.
+// message that says what to do. Line and Column locate script errors; Field is the
+// JSON pointer of the input that EInvalidInputs refuses.
 type Error struct {
 	Code    string
 	Message string
 	Line    int
 	Column  int
+	Field   string
 }
 
 func (e *Error) Error() string { return e.Message }

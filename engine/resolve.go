@@ -53,8 +53,9 @@ type domainLimiter interface {
 	CallWithin(ctx context.Context, inputs map[string]any, domains []string) (map[string]any, error)
 }
 
-// callConnector runs one call of conn, limited to domains when there are any.
-func callConnector(ctx context.Context, conn Connector, inputs map[string]any, domains []string) (map[string]any, error) {
+// CallConnector runs one call of conn, limited to domains when there are any: the one
+// place that checks that conn can limit its calls.
+func CallConnector(ctx context.Context, conn Connector, inputs map[string]any, domains []string) (map[string]any, error) {
 	if len(domains) == 0 {
 		return conn.Call(ctx, inputs)
 	}
@@ -481,7 +482,7 @@ func (r *Resolver) run(ctx context.Context, call Call) ConnectorTest {
 	}
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
-	out, err := callConnector(withSecrets(ctx, call.Redactor), conn, call.Resolved, call.Domains)
+	out, err := CallConnector(withSecrets(ctx, call.Redactor), conn, call.Resolved, call.Domains)
 	t := ConnectorTest{OK: err == nil}
 	if code, ok := out["status_code"].(int); ok {
 		t.StatusCode = code

@@ -111,7 +111,7 @@ func (e *Engine) ApplySchedule(ctx context.Context, s Schedule) error {
 		ID:       scheduleIDPrefix + s.Name,
 		Workflow: WorkflowName,
 		Args: []any{FlowInput{Flow: s.Flow, Inputs: inputs, Trigger: TriggerSchedule,
-			MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory, ServerMaxRuntime: e.MaxRuntime}},
+			MaxParallel: e.MaxParallel, MaxHistory: e.MaxHistory, ServerMaxRuntime: e.MaxRuntime, BaseURL: e.BaseURL}},
 		TaskQueue: e.taskQueue(),
 	}
 	sc := e.Temporal.ScheduleClient()
@@ -215,6 +215,9 @@ type ScheduledRun struct {
 	Error       string `json:"error,omitempty"`
 	// MaxRuntime is the flow's own maximum runtime in seconds (0: none set).
 	MaxRuntime int `json:"max_runtime,omitempty"`
+	// Inputs are the schedule's inputs completed with the defaults of the flow's
+	// inputs_schema; nil when it declares none.
+	Inputs map[string]any `json:"inputs,omitempty"`
 }
 
 // BeginScheduled creates the PENDING execution of a run started by a Temporal
@@ -226,10 +229,14 @@ func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (Sch
 	p, err := createPending(ctx, a.Store, pendingFlow{ID: in.WorkflowID, RootID: in.WorkflowID, Flow: in.Flow, Inputs: in.Inputs,
 		Trigger: TriggerSchedule, At: in.At})
 	switch code := ErrorCode(err); {
-	case code == ENotFound || code == EInvalid:
-		run.Error = fmt.Sprintf("flow %q does not exist (was it deleted?); save it again, or point the schedule that started this run at another flow", in.Flow)
-		if code == EInvalid {
+	case code == ENotFound || code == EInvalid || code == EInvalidInputs:
+		switch code {
+		case ENotFound:
+			run.Error = fmt.Sprintf("flow %q does not exist (was it deleted?); save it again, or point the schedule that started this run at another flow", in.Flow)
+		case EInvalid:
 			run.Error = "the schedule's inputs cannot be stored: " + ErrorMessage(err) + "; change them with PUT /api/v1/schedules/{name}"
+		default:
+			run.Error = "the schedule's inputs do not fit the flow's inputs_schema, which changed since the schedule was saved: " + ErrorMessage(err) + "; change them with PUT /api/v1/schedules/{name}"
 		}
 		// The run is recorded, ended, so that it shows in the schedule's executions.
 		raw, _ := json.Marshal(in.Inputs)
@@ -247,6 +254,9 @@ func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (Sch
 		return run, nil
 	}
 	run.Revision, run.Script, run.MaxRuntime = p.Revision, p.Script, p.MaxRuntime
+	if p.Checked {
+		run.Inputs = p.Inputs
+	}
 	return run, nil
 }
 
@@ -265,5 +275,8 @@ func beginScheduled(ctx workflow.Context, in FlowInput) (_ FlowInput, ended *Flo
 	}
 	in.ExecutionID, in.RootID, in.Revision, in.Script = run.ExecutionID, run.ExecutionID, run.Revision, run.Script
 	in.MaxRuntime = runtimeOf(run.MaxRuntime, in.ServerMaxRuntime)
+	if run.Inputs != nil {
+		in.Inputs = run.Inputs
+	}
 	return in, nil, nil
 }

@@ -10,8 +10,9 @@ import (
 // an *Error with ENotFound for a missing record and EConflict for a duplicate.
 type Store interface {
 	// SaveFlow creates a flow or adds a revision; maxRuntime is in seconds (0: the
-	// server default).
-	SaveFlow(ctx context.Context, name, script, description string, maxRuntime int) (Flow, error)
+	// server default), inputsSchema the revision's JSON Schema of the inputs (empty
+	// or null: none).
+	SaveFlow(ctx context.Context, name, script, description string, maxRuntime int, inputsSchema json.RawMessage) (Flow, error)
 	GetFlow(ctx context.Context, name string) (Flow, error)
 	GetFlowRevision(ctx context.Context, name string, revision int) (FlowRevision, error)
 	ListFlows(ctx context.Context) ([]Flow, error)
@@ -47,6 +48,8 @@ type ExecutionFilter struct {
 	Trigger  Trigger
 	ParentID string
 	RootID   string
+	// TopLevel keeps only executions without a parent (what a trigger started).
+	TopLevel bool
 	Since    time.Time
 	Until    time.Time
 	Limit    int

@@ -53,6 +53,16 @@ const (
 	TriggerWebhook  Trigger = "webhook"
 	TriggerSchedule Trigger = "schedule"
 	TriggerParent   Trigger = "parent"
+	// TriggerDraft runs an unsaved script of a saved flow (POST
+	// /api/v1/flows/{name}/draft-runs); the execution records the revision it was
+	// based on, the flow's latest when it started.
+	TriggerDraft Trigger = "draft"
+	// TriggerRerun starts an execution again with its inputs (POST
+	// /api/v1/executions/{id}/rerun); RerunOf names the original.
+	TriggerRerun Trigger = "rerun"
+	// TriggerReplay runs a script against an ended execution's recorded answers
+	// (engine/replay.go).
+	TriggerReplay Trigger = "replay"
 )
 
 // Flow is a named script with its latest revision.
@@ -62,19 +72,24 @@ type Flow struct {
 	Revision    int    `json:"revision"`
 	Script      string `json:"script,omitempty"`
 	// MaxRuntime bounds each execution, in seconds (0: the server's --max-runtime).
-	MaxRuntime int       `json:"max_runtime,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	MaxRuntime int `json:"max_runtime,omitempty"`
+	// InputsSchema is the JSON Schema of the inputs of the latest revision (absent:
+	// none declared); every start validates the inputs against it.
+	InputsSchema json.RawMessage `json:"inputs_schema,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
 }
 
 // FlowRevision is one saved version of a flow's script. Executions run the revision they
 // started with.
 type FlowRevision struct {
-	FlowName    string    `json:"flow"`
-	Revision    int       `json:"revision"`
-	Script      string    `json:"script"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
+	FlowName    string `json:"flow"`
+	Revision    int    `json:"revision"`
+	Script      string `json:"script"`
+	Description string `json:"description"`
+	// InputsSchema is the JSON Schema of the revision's inputs (absent: none).
+	InputsSchema json.RawMessage `json:"inputs_schema,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
 }
 
 // Execution is one run of a flow or one connector call, a node in a tree rooted at the
@@ -97,6 +112,11 @@ type Execution struct {
 	// Message is the pending this.message ({id, subject, body, fields, timeout}) while
 	// the execution waits for an answer.
 	Message json.RawMessage `json:"message,omitempty"`
+	// ReplayOf is the execution whose recorded answers this one replayed: set on a
+	// replay (trigger "replay"), on its child flows and on its replayed connections.
+	ReplayOf *string `json:"replay_of"`
+	// RerunOf is the execution this one re-runs with the same inputs (trigger "rerun").
+	RerunOf *string `json:"rerun_of,omitempty"`
 }
 
 // LogLine is one line an execution logged. Seq orders the lines of one execution and

@@ -44,6 +44,12 @@ type FlowInput struct {
 	// ServerMaxRuntime is the server's default, for children whose flow sets none.
 	MaxRuntime       time.Duration `json:"max_runtime,omitempty"`
 	ServerMaxRuntime time.Duration `json:"server_max_runtime,omitempty"`
+	// BaseURL is the API's public base URL (system.base_url), given by the process
+	// that started the root execution and passed on to its children.
+	BaseURL string `json:"base_url,omitempty"`
+	// ReplayOf, when set, runs the script against that ended execution's recorded
+	// answers instead of the world (engine/replay.go).
+	ReplayOf string `json:"replay_of,omitempty"`
 }
 
 // FlowResult is how a flow execution ended.
@@ -52,6 +58,9 @@ type FlowResult struct {
 	Message string         `json:"message"`
 	Outputs map[string]any `json:"outputs"`
 	EndedAt time.Time      `json:"ended_at"`
+	// Diverged tells that a replay ended because the script asked for something
+	// other than what was recorded; Message says what.
+	Diverged bool `json:"diverged,omitempty"`
 }
 
 // Limits of one execution that keep it inside Temporal's payload and history limits.
@@ -63,7 +72,6 @@ const (
 	maxLogLineBytes  = 16 << 10
 	logFlushLines    = 1000
 	logFlushBytes    = 256 << 10 // log lines travel in activity inputs: stay far below 2 MB
-	cpuBudget        = 300 * time.Millisecond
 	maxConnectMinute = 30
 )
 
@@ -135,8 +143,13 @@ func runFlow(ctx workflow.Context, in FlowInput, scripts ScriptRunner) (FlowResu
 	} else if ended != nil {
 		return *ended, nil // cancelled before its first step (engine/begin.go)
 	}
-	outcome := scripts.Run(scripting.Job{Name: in.Flow, Script: in.Script, Inputs: in.Inputs, ExecutionID: in.ExecutionID,
-		Options: scripting.Options{CPUBudget: cpuBudget, Seed: seedOf(in.ExecutionID)}}, h)
+	var outcome scripting.Outcome
+	if err := h.startReplay(); err != nil {
+		outcome = scripting.Outcome{Status: string(StatusEndedError), Message: err.Error()}
+	} else {
+		outcome = scripts.Run(scripting.Job{Name: in.Flow, Script: in.Script, Inputs: in.Inputs, ExecutionID: in.ExecutionID,
+			Options: scripting.Options{CPUBudget: scripting.DefaultCPUBudget, Seed: seedOf(in.ExecutionID), BaseURL: in.BaseURL}}, h)
+	}
 	if outcome.Outputs == nil {
 		outcome.Outputs = map[string]any{}
 	}
@@ -154,8 +167,10 @@ func runFlow(ctx workflow.Context, in FlowInput, scripts ScriptRunner) (FlowResu
 	case overtime:
 		outcome.Status = string(StatusEndedError)
 		outcome.Message = fmt.Sprintf("the execution ran longer than its maximum runtime of %s and was stopped; raise it with the flow's max_runtime (PUT /api/v1/flows/%s) or the server's --max-runtime", in.MaxRuntime, in.Flow)
+	default:
+		h.endReplay(&outcome)
 	}
-	res := FlowResult{Status: Status(outcome.Status), Message: outcome.Message, Outputs: outcome.Outputs}
+	res := FlowResult{Status: Status(outcome.Status), Message: outcome.Message, Outputs: outcome.Outputs, Diverged: h.replay != nil && h.replay.diverged != ""}
 	outputs, err := json.Marshal(res.Outputs)
 	switch {
 	case err != nil:
@@ -211,6 +226,8 @@ type flowHost struct {
 	messages int
 	tasks    taskBudget // what the current workflow task carries (engine/tasks.go)
 	saved    savedOutputs
+	// replay, when set, answers the script from a recorded execution (engine/replay.go).
+	replay *replaying
 	// now is the script's clock (Date, log timestamps). It moves only with what is
 	// recorded durably (the workflow's start, the end of each connection), never with
 	// the time a workflow task happens to run, so that a flow re-run after a crash sees
@@ -239,6 +256,10 @@ func (h *flowHost) FlushLogs() { h.flushLogs() }
 func (h *flowHost) Sleep(d time.Duration) error {
 	if h.ctx.Err() != nil {
 		return scripting.ErrCancelled
+	}
+	if h.replay != nil {
+		h.now = h.now.Add(d) // a replay does not wait: the clock moves as it did
+		return nil
 	}
 	if err := h.checkHistory(); err != nil {
 		return err

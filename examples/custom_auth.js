@@ -1,4 +1,4 @@
-// Peak's Custom Auth: POST a JSON body with headers to an auth URL,
+// Custom auth, as many feed APIs want it: POST a JSON body with headers to an auth URL,
 // read the token from its answer (token_path) and send it as a bearer token. The token
 // and the password are shown as [redacted] everywhere.
 // The code names the password's secret, and the URLs it and the token go to come from a

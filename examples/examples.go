@@ -4,18 +4,25 @@ package examples
 
 import (
 	"embed"
+	"encoding/json"
+	"errors"
 	"io/fs"
 	"path"
 	"strings"
 )
 
-//go:embed *.js
+// Each example is <name>.js with its inputs declared beside it in <name>.schema.json
+// (the flow's inputs_schema).
+//
+//go:embed *.js *.schema.json
 var files embed.FS
 
-// Flow is one example: its name (the file name without .js) and script.
+// Flow is one example: its name (the file name without .js), script and inputs_schema
+// (nil when it has no <name>.schema.json).
 type Flow struct {
-	Name   string
-	Script string
+	Name         string
+	Script       string
+	InputsSchema json.RawMessage
 }
 
 // All returns the examples in name order.
@@ -26,11 +33,21 @@ func All() []Flow {
 	}
 	var out []Flow
 	for _, e := range entries {
+		if path.Ext(e.Name()) != ".js" {
+			continue
+		}
 		b, err := files.ReadFile(e.Name())
 		if err != nil {
 			panic(err)
 		}
-		out = append(out, Flow{Name: strings.TrimSuffix(e.Name(), path.Ext(e.Name())), Script: string(b)})
+		name := strings.TrimSuffix(e.Name(), ".js")
+		f := Flow{Name: name, Script: string(b)}
+		if s, err := files.ReadFile(name + ".schema.json"); err == nil {
+			f.InputsSchema = s
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			panic(err)
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package examples_test
 import (
 	"testing"
 
+	"github.com/flowd/flowd/engine"
 	"github.com/flowd/flowd/examples"
 	"github.com/flowd/flowd/scripting"
 )
@@ -19,6 +20,12 @@ func TestExamplesSave(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := scripting.CheckGrantReferences(ex.Script); err != nil {
+				t.Fatal(err)
+			}
+			if ex.InputsSchema == nil {
+				t.Fatalf("examples/%s.js declares no inputs: add examples/%s.schema.json", ex.Name, ex.Name)
+			}
+			if err := engine.CheckInputsSchema(ex.InputsSchema); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -1,8 +1,9 @@
 // joke: fetch a random joke over REST and end with it.
-// Inputs (all optional): {"url": "https://..."}; by default flowd's own demo endpoint,
-// so this runs without internet access.
+// Inputs (all optional, declared in joke.schema.json): {"url": "https://..."}; by
+// default flowd's own demo endpoint under system.base_url (the URL flowd serves its API
+// on), so this runs without internet access wherever flowd listens.
 function handler(system, inputs) {
-  const url = inputs.url || 'http://127.0.0.1:8080/demo/jokes/random';
+  const url = inputs.url || system.base_url + '/demo/jokes/random';
   const child = this.connect({
     connector_type: 'REST',
     url: url,

@@ -1,4 +1,4 @@
-// Foundry-style OAuth2 client credentials with pagination: the
+// OAuth2 client credentials with pagination: the
 // token is fetched with the saved grant (and cached for later calls), and every page
 // is followed through nextPageToken.
 // The code names the grant, and the URL its token goes to comes from a setting that

@@ -12,6 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// reducedProtection is empty: every limit of the sandbox holds on Linux.
+const reducedProtection = ""
+
 // limitMemory caps the process's data segment (RLIMIT_DATA: the heap and every private
 // writable mapping, which is where the Go runtime puts all it allocates) at what it
 // uses now plus limit. Past it an allocation fails and the Go runtime ends the process

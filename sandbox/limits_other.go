@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// reducedProtection says what sandboxes lack here, for the warning at start: the
+// limits below need Linux.
+const reducedProtection = "no hard memory limit (only the Go runtime's soft limit), no CPU-time limit of a sandbox as a whole (its wall-clock limit applies), and a sandbox does not end at once with a killed worker; run workers on Linux when scripts are not fully trusted"
+
 // limitMemory is a soft limit only where RLIMIT_DATA is not available: the Go
 // collector's memory limit. The parent's wall-clock limit still ends runaway scripts.
 func limitMemory(limit int64) error { return nil }

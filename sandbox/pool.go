@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +104,9 @@ func (p *Pool) Start() error {
 		return err
 	}
 	p.path = path
+	if reducedProtection != "" {
+		p.Log.Warn("script sandboxes on "+runtime.GOOS+" have reduced protection: "+reducedProtection, "os", runtime.GOOS)
+	}
 	if self, _ := os.Executable(); path == self && p.Spare == 2 && p.Binary == "" {
 		// flowd itself as the sandbox is a much larger process than flowd-sandbox:
 		// keep one spare only.
@@ -757,7 +761,7 @@ func budget(job scripting.Job) time.Duration {
 	if job.Options.CPUBudget > 0 {
 		return job.Options.CPUBudget
 	}
-	return 300 * time.Millisecond
+	return scripting.DefaultCPUBudget
 }
 
 // DefaultCachedExecutions is how many executions a worker should keep cached, each with

@@ -4,8 +4,6 @@ import (
 	"runtime"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // wallLimit stops a script that has not waited for this long, whatever its CPU time:
@@ -14,18 +12,21 @@ import (
 // of ending the flow.
 const wallLimit = 3 * time.Second
 
-// meter enforces the CPU budget of one step (the computing between two waits). On
-// Linux it measures the CPU time of the OS thread that runs the script, so that a
-// script that merely waits for a busy CPU is not blamed for it; elsewhere, or if the
-// thread clock cannot be read, it measures wall time.
+// meter enforces the CPU budget of one step (the computing between two waits). It
+// measures the CPU time of the OS thread that runs the script, so that a script that
+// merely waits for a busy CPU is not blamed for it: on Linux with the thread's CPU
+// clock, on Windows with GetThreadTimes. On macOS (whose thread_info needs cgo, and
+// flowd builds without it) and other systems, or when the thread's time cannot be
+// read, it measures wall time instead: there a script on a busy machine can be
+// stopped before it has used its budget of CPU.
 type meter struct {
 	budget time.Duration
 	stop   func(over any) // interrupts the script with a budgetExceeded value
 
 	mu        sync.Mutex
 	running   bool
-	clock     int32 // the thread's CPU clock, or -1
-	startCPU  time.Duration
+	clock     threadClock   // of the thread that runs the step
+	startCPU  time.Duration // -1: the thread's time cannot be read, wall time counts
 	startWall time.Time
 	timer     *time.Timer
 	gen       int // invalidates the checks of an earlier step
@@ -37,8 +38,8 @@ func (m *meter) start() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.running, m.gen = true, m.gen+1
-	m.clock = threadClock()
-	m.startCPU = cpuTime(m.clock)
+	m.clock = currentThreadClock()
+	m.startCPU = m.clock.cpu()
 	m.startWall = time.Now()
 	gen := m.gen
 	m.timer = time.AfterFunc(min(m.budget, wallLimit), func() { m.check(gen) })
@@ -51,6 +52,7 @@ func (m *meter) pause() {
 	if m.timer != nil {
 		m.timer.Stop()
 	}
+	m.clock = m.clock.release()
 	m.mu.Unlock()
 	runtime.UnlockOSThread()
 }
@@ -64,8 +66,8 @@ func (m *meter) check(gen int) {
 	}
 	wall := time.Since(m.startWall)
 	used := wall
-	if m.clock >= 0 {
-		used = cpuTime(m.clock) - m.startCPU
+	if now := m.clock.cpu(); m.startCPU >= 0 && now >= 0 {
+		used = now - m.startCPU
 	}
 	switch {
 	case used >= m.budget:
@@ -78,26 +80,4 @@ func (m *meter) check(gen int) {
 		next := min(m.budget-used, wallLimit-wall)
 		m.timer = time.AfterFunc(max(next, 5*time.Millisecond), func() { m.check(gen) })
 	}
-}
-
-// threadClock returns the CPU-time clock of the calling OS thread, or -1.
-func threadClock() int32 {
-	// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) from the Linux kernel's posix-timers.
-	clock := int32((^uint32(unix.Gettid()))<<3 | 6)
-	if cpuTime(clock) < 0 {
-		return -1
-	}
-	return clock
-}
-
-// cpuTime reads a CPU-time clock; -1 when it cannot.
-func cpuTime(clock int32) time.Duration {
-	if clock < 0 {
-		return -1
-	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(clock, &ts); err != nil {
-		return -1
-	}
-	return time.Duration(ts.Nano())
 }

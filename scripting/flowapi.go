@@ -43,6 +43,7 @@ func (r *run) systemObject() *goja.Object {
 	must(o.Set("file", r.file))
 	must(o.Set("secret", r.secret))
 	must(o.Set("grant", r.grant))
+	must(o.Set("base_url", r.baseURL))
 	return o
 }
 

@@ -66,7 +66,7 @@ func TestNoEscape(t *testing.T) {
 	if out.Status != "ENDED_SUCCESS" {
 		t.Fatalf("got %s %q", out.Status, out.Message)
 	}
-	want := "goja=undefined keys=eval,globalThis,undefined,isNaN,parseInt,parseFloat,isFinite,decodeURI,decodeURIComponent,encodeURI,encodeURIComponent,escape,unescape process=undefined proto=function require=undefined same=true sysKeys=setting,file,secret,grant"
+	want := "goja=undefined keys=eval,globalThis,undefined,isNaN,parseInt,parseFloat,isFinite,decodeURI,decodeURIComponent,encodeURI,encodeURIComponent,escape,unescape process=undefined proto=function require=undefined same=true sysKeys=setting,file,secret,grant,base_url"
 	if got := flat(out.Outputs); got != want {
 		t.Fatalf("the global scope shows:\n%s\nwant\n%s", got, want)
 	}

@@ -20,12 +20,16 @@ type Options struct {
 	MaxCallStack int
 	// Seed makes Math.random() replay identically.
 	Seed int64
+	// BaseURL is the API's public base URL, which the script reads as
+	// system.base_url (flowd's own routes, such as /demo/..., live under it).
+	BaseURL string
 }
 
-const (
-	defaultCPUBudget    = 300 * time.Millisecond
-	defaultMaxCallStack = 500
-)
+// DefaultCPUBudget is how long a script may compute between two waits unless its
+// Options say otherwise.
+const DefaultCPUBudget = 300 * time.Millisecond
+
+const defaultMaxCallStack = 500
 
 // endSignal is the interrupt value of this.success/this.error: an interrupt, unlike an
 // exception, cannot be caught by the script.
@@ -51,6 +55,7 @@ type run struct {
 	outputs map[string]any
 	end     *endSignal
 	handles handleSet // child handles given to the script
+	baseURL string    // system.base_url
 }
 
 // Run executes the program's top level and then its handler with the given inputs, and
@@ -58,12 +63,12 @@ type run struct {
 // ENDED_ERROR outcome whose message says what to do.
 func Run(p *Program, host Host, inputs map[string]any, opt Options) Outcome {
 	if opt.CPUBudget <= 0 {
-		opt.CPUBudget = defaultCPUBudget
+		opt.CPUBudget = DefaultCPUBudget
 	}
 	if opt.MaxCallStack <= 0 {
 		opt.MaxCallStack = defaultMaxCallStack
 	}
-	r := &run{vm: goja.New(), host: host, prog: p, budget: opt.CPUBudget, outputs: map[string]any{}}
+	r := &run{vm: goja.New(), host: host, prog: p, budget: opt.CPUBudget, outputs: map[string]any{}, baseURL: opt.BaseURL}
 	r.setup(opt)
 	r.meter = &meter{budget: r.budget, stop: r.vm.Interrupt}
 	r.meter.start()

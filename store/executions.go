@@ -51,6 +51,9 @@ func (s *Store) ListExecutions(ctx context.Context, f engine.ExecutionFilter) ([
 	if f.RootID != "" {
 		q = q.Where("root_id = ?", f.RootID)
 	}
+	if f.TopLevel {
+		q = q.Where("parent_id IS NULL")
+	}
 	if !f.Since.IsZero() {
 		q = q.Where("created_at >= ?", f.Since.UTC())
 	}
@@ -107,6 +110,17 @@ func decodeCursor(c string) (time.Time, string, error) {
 func (s *Store) Children(ctx context.Context, id string) ([]engine.Execution, error) {
 	var rows []executionRow
 	if err := s.db.WithContext(ctx).Where("parent_id = ?", id).Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return domains[engine.Execution](rows), nil
+}
+
+// ChildRefs returns the direct children of an execution with only their id, type,
+// name and status: what a replay needs to order them, without the inputs and
+// outputs of thousands of connections.
+func (s *Store) ChildRefs(ctx context.Context, id string) ([]engine.Execution, error) {
+	var rows []executionRow
+	if err := s.db.WithContext(ctx).Select("id", "type", "name", "status").Where("parent_id = ?", id).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	return domains[engine.Execution](rows), nil

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -12,7 +14,11 @@ import (
 )
 
 // SaveFlow creates the flow or adds a revision to it, in one transaction.
-func (s *Store) SaveFlow(ctx context.Context, name, script, description string, maxRuntime int) (engine.Flow, error) {
+func (s *Store) SaveFlow(ctx context.Context, name, script, description string, maxRuntime int, inputsSchema json.RawMessage) (engine.Flow, error) {
+	schema := ""
+	if t := bytes.TrimSpace(inputsSchema); len(t) > 0 && string(t) != "null" {
+		schema = string(t)
+	}
 	var out flowRow
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := time.Now().UTC()
@@ -34,11 +40,11 @@ func (s *Store) SaveFlow(ctx context.Context, name, script, description string, 
 			return err
 		}
 		cur.Revision++
-		cur.Script, cur.Description, cur.UpdatedAt, cur.MaxRuntimeSeconds = script, description, now, maxRuntime
+		cur.Script, cur.Description, cur.UpdatedAt, cur.MaxRuntimeSeconds, cur.InputsSchema = script, description, now, maxRuntime, schema
 		if err := tx.Save(&cur).Error; err != nil {
 			return err
 		}
-		rev := revisionRow{FlowName: name, Revision: cur.Revision, Script: script, Description: description, CreatedAt: now}
+		rev := revisionRow{FlowName: name, Revision: cur.Revision, Script: script, Description: description, InputsSchema: schema, CreatedAt: now}
 		if err := tx.Create(&rev).Error; err != nil {
 			return err
 		}

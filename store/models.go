@@ -19,13 +19,15 @@ type flowRow struct {
 	UpdatedAt   time.Time
 	// MaxRuntimeSeconds bounds each execution's runtime (0: the server default).
 	MaxRuntimeSeconds int
+	// InputsSchema is the latest revision's JSON Schema of the inputs ('': none).
+	InputsSchema string
 }
 
 func (flowRow) TableName() string { return "flows" }
 
 func (r flowRow) domain() engine.Flow {
 	return engine.Flow{Name: r.Name, Description: r.Description, Revision: r.Revision, Script: r.Script,
-		MaxRuntime: r.MaxRuntimeSeconds, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		MaxRuntime: r.MaxRuntimeSeconds, InputsSchema: schemaJSON(r.InputsSchema), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 type revisionRow struct {
@@ -34,13 +36,15 @@ type revisionRow struct {
 	Script      string
 	Description string
 	CreatedAt   time.Time
+	// InputsSchema is the revision's JSON Schema of the inputs ('': none).
+	InputsSchema string
 }
 
 func (revisionRow) TableName() string { return "flow_revisions" }
 
 func (r revisionRow) domain() engine.FlowRevision {
 	return engine.FlowRevision{FlowName: r.FlowName, Revision: r.Revision, Script: r.Script,
-		Description: r.Description, CreatedAt: r.CreatedAt.UTC()}
+		Description: r.Description, InputsSchema: schemaJSON(r.InputsSchema), CreatedAt: r.CreatedAt.UTC()}
 }
 
 type executionRow struct {
@@ -59,6 +63,8 @@ type executionRow struct {
 	StartedAt     *time.Time
 	EndedAt       *time.Time
 	Message       *string
+	ReplayOf      *string
+	RerunOf       *string
 }
 
 func (executionRow) TableName() string { return "executions" }
@@ -69,6 +75,7 @@ func toExecutionRow(e engine.Execution) executionRow {
 		ParentID: e.ParentID, RootID: e.RootID, FlowRevision: e.FlowRevision,
 		Inputs: jsonText(e.Inputs), Outputs: jsonText(e.Outputs), Trigger: string(e.Trigger),
 		CreatedAt: e.CreatedAt.UTC(), StartedAt: utcPtr(e.StartedAt), EndedAt: utcPtr(e.EndedAt),
+		ReplayOf: e.ReplayOf, RerunOf: e.RerunOf,
 	}
 }
 
@@ -78,7 +85,7 @@ func (r executionRow) domain() engine.Execution {
 		StatusMessage: r.StatusMessage, ParentID: r.ParentID, RootID: r.RootID, FlowRevision: r.FlowRevision,
 		Inputs: json.RawMessage(r.Inputs), Outputs: json.RawMessage(r.Outputs), Trigger: engine.Trigger(r.Trigger),
 		CreatedAt: r.CreatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), EndedAt: utcPtr(r.EndedAt),
-		Message: rawPtr(r.Message),
+		Message: rawPtr(r.Message), ReplayOf: r.ReplayOf, RerunOf: r.RerunOf,
 	}
 }
 
@@ -136,6 +143,14 @@ func jsonText(m json.RawMessage) string {
 		return "{}"
 	}
 	return string(m)
+}
+
+// schemaJSON is a stored inputs_schema as JSON: nil for none.
+func schemaJSON(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 func utcPtr(t *time.Time) *time.Time {

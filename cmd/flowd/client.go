@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -36,8 +37,6 @@ type apiError struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
-		Line    int    `json:"line"`
-		Column  int    `json:"column"`
 	} `json:"error"`
 }
 
@@ -94,9 +93,7 @@ func (c *apiClient) doStatus(ctx context.Context, method, path string, in, out a
 	if resp.StatusCode >= 300 {
 		var e apiError
 		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			if e.Error.Line > 0 {
-				return resp.StatusCode, fmt.Errorf("%s (line %d, column %d)", e.Error.Message, e.Error.Line, e.Error.Column)
-			}
+			// A script error's message starts with its line and column already.
 			return resp.StatusCode, fmt.Errorf("%s", e.Error.Message)
 		}
 		return resp.StatusCode, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
@@ -345,10 +342,11 @@ func (c *apiClient) streamOnce(ctx context.Context, id string, last *int64) (end
 // ExecutionsCmd lists executions.
 type ExecutionsCmd struct {
 	ClientFlags
-	Flow   string `help:"Only executions of this flow."`
-	Status string `help:"Only executions with this status (e.g. ENDED_ERROR)."`
-	Type   string `help:"FLOW or CONNECTION."`
-	Limit  int    `default:"20" help:"How many."`
+	Flow     string `help:"Only executions of this flow."`
+	Status   string `help:"Only executions with this status (e.g. ENDED_ERROR)."`
+	Type     string `help:"FLOW or CONNECTION (implies --children)."`
+	Children bool   `help:"Also list child executions (child flows and connector calls); by default only the runs that were started from outside."`
+	Limit    int    `default:"20" help:"How many."`
 }
 
 func (e *ExecutionsCmd) Run(ctx context.Context) error {
@@ -362,6 +360,9 @@ func (e *ExecutionsCmd) Run(ctx context.Context) error {
 			q.Set(k, v)
 		}
 	}
+	if !e.Children && e.Type == "" {
+		q.Set("top_level", "true")
+	}
 	var page struct {
 		Items []struct {
 			ID            string    `json:"id"`
@@ -369,14 +370,63 @@ func (e *ExecutionsCmd) Run(ctx context.Context) error {
 			Name          string    `json:"name"`
 			Status        string    `json:"status"`
 			StatusMessage string    `json:"status_message"`
+			Trigger       string    `json:"trigger"`
 			CreatedAt     time.Time `json:"created_at"`
 		} `json:"items"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/api/v1/executions?"+q.Encode(), nil, &page); err != nil {
 		return err
 	}
-	for _, x := range page.Items {
-		fmt.Printf("%s  %-10s %-16s %-15s %s  %s\n", x.ID, x.Type, x.Name, x.Status, x.CreatedAt.Local().Format(time.DateTime), x.StatusMessage)
+	if len(page.Items) == 0 {
+		fmt.Fprintln(os.Stderr, "no executions match")
+		return nil
 	}
-	return nil
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tTYPE\tNAME\tSTATUS\tTRIGGER\tCREATED\tMESSAGE")
+	for _, x := range page.Items {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Type, x.Name, x.Status, x.Trigger, x.CreatedAt.Local().Format(time.DateTime), cell(x.StatusMessage, 80))
+	}
+	return w.Flush()
+}
+
+// FlowsCmd lists the saved flows.
+type FlowsCmd struct {
+	ClientFlags
+}
+
+func (f *FlowsCmd) Run(ctx context.Context) error {
+	c, err := f.dial(ctx)
+	if err != nil {
+		return err
+	}
+	var page struct {
+		Items []struct {
+			Name        string    `json:"name"`
+			Revision    int       `json:"revision"`
+			Description string    `json:"description"`
+			UpdatedAt   time.Time `json:"updated_at"`
+		} `json:"items"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/v1/flows", nil, &page); err != nil {
+		return err
+	}
+	if len(page.Items) == 0 {
+		fmt.Fprintln(os.Stderr, "no flows yet: save one with `flowd push file.js`")
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tREVISION\tUPDATED\tDESCRIPTION")
+	for _, x := range page.Items {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", x.Name, x.Revision, x.UpdatedAt.Local().Format(time.DateTime), cell(x.Description, 60))
+	}
+	return w.Flush()
+}
+
+// cell makes s one line of at most n characters, for a table cell.
+func cell(s string, n int) string {
+	s = oneLine(s)
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
 }

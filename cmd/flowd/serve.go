@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -16,14 +17,16 @@ import (
 // ServeCmd runs flowd.
 type ServeCmd struct {
 	Addr            string `default:"127.0.0.1:8080" env:"FLOWD_ADDR" help:"Address of the API and web UI."`
+	PublicURL       string `env:"FLOWD_PUBLIC_URL" help:"The API's URL as flows reach it (system.base_url), e.g. https://flowd.example.com behind a reverse proxy; empty: http://<--addr> (127.0.0.1 for an address that listens on all interfaces)."`
 	DataDir         string `default:"./data" env:"FLOWD_DATA_DIR" help:"Directory for SQLite files, the embedded Temporal's state and stored files."`
 	DatabaseURL     string `env:"FLOWD_DATABASE_URL" help:"postgres://... for PostgreSQL; empty: SQLite in the data dir."`
 	TemporalAddress string `env:"FLOWD_TEMPORAL_ADDRESS" help:"host:port of a Temporal cluster; empty: start the embedded server."`
 	TemporalPort    int    `default:"7233" env:"FLOWD_TEMPORAL_PORT" help:"Port of the embedded Temporal server (0 picks a free one)."`
 	Namespace       string `default:"default" env:"FLOWD_TEMPORAL_NAMESPACE" help:"Temporal namespace; registered when missing (see --namespace-retention)."`
-	TaskQueue       string `default:"flowd" env:"FLOWD_TASK_QUEUE" help:"Temporal task queue of the workers."`
+	TaskQueue       string `default:"${default_task_queue}" env:"FLOWD_TASK_QUEUE" help:"Temporal task queue of the workers."`
 	Role            string `default:"all" enum:"all,api,worker" env:"FLOWD_ROLE" help:"all, api or worker, to split them across processes."`
-	LogLevel        string `default:"info" enum:"debug,info,warn,error" env:"FLOWD_LOG_LEVEL" help:"Log level."`
+	LogLevel        string `default:"info" enum:"debug,info,warn,error" env:"FLOWD_LOG_LEVEL" help:"Log level of flowd, its Temporal client and the embedded Temporal server (whose own messages come one level quieter)."`
+	LogFormat       string `default:"text" enum:"text,json" env:"FLOWD_LOG_FORMAT" help:"Log format on stderr: text (key=value) or json (one object per line)."`
 	AdminClientID   string `env:"FLOWD_ADMIN_CLIENT_ID" help:"Bootstrap admin client id (with --admin-secret)."`
 	AdminSecret     string `env:"FLOWD_ADMIN_CLIENT_SECRET" help:"Bootstrap admin client secret."`
 	SecretKey       string `env:"FLOWD_SECRET_KEY" help:"Key that encrypts stored secrets: base64 of 32 bytes (openssl rand -base64 32); a comma-separated list rotates keys, the first encrypting. Every process sharing the database needs it. Empty: <data-dir>/secret.key, generated once."`
@@ -46,9 +49,7 @@ type ServeCmd struct {
 // drains: the HTTP server finishes its requests and the worker its tasks; running
 // executions stay durable in Temporal and resume on the next start.
 func (s *ServeCmd) Run(ctx context.Context) error {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(s.LogLevel))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(os.Stderr, s.LogFormat, s.LogLevel)
 	memLimit, err := parseBytes(s.ScriptMemoryLimit)
 	if err != nil {
 		return fmt.Errorf("--script-memory-limit: %w", err)
@@ -60,7 +61,7 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 	a, err := app.Start(ctx, app.Config{
 		TemporalConnectTimeout: s.TemporalConnectTimeout, NamespaceRetention: retention,
 		ScriptMemoryLimit: memLimit, SandboxBinary: s.SandboxBinary, CachedExecutions: s.CachedExecutions,
-		Addr: s.Addr, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
+		Addr: s.Addr, PublicURL: s.PublicURL, DataDir: s.DataDir, DatabaseURL: s.DatabaseURL,
 		TemporalAddress: s.TemporalAddress, TemporalPort: s.TemporalPort, Namespace: s.Namespace,
 		TaskQueue: s.TaskQueue, Role: s.Role, AdminClientID: s.AdminClientID, AdminSecret: s.AdminSecret, SecretKey: s.SecretKey, Log: log,
 		TrustedProxies:       s.TrustedProxies,
@@ -79,6 +80,23 @@ func (s *ServeCmd) Run(ctx context.Context) error {
 	log.Info("shutting down: draining requests and the worker; running executions resume on the next start")
 	a.Stop()
 	return nil
+}
+
+// newLogger returns the one logger of the process: flowd, the Temporal SDK and the
+// embedded Temporal server write through its handler (format "text" or "json"). It
+// also becomes slog's default, so that a library that logs with the standard log
+// package writes to the same stream.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(level)) // kong has checked it against the enum
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+	return log
 }
 
 // parseBytes reads a size such as 256MiB, 1GiB or 512MB (go-humanize's units).

@@ -1,5 +1,5 @@
 // Package rest is flowd's REST connector: one Call sends an HTTP request described
-// by the flow's inputs (see KnownInputs, and the README for users)
+// by the flow's inputs (see KnownInputs, and docs/rest-connector.md for users)
 // and returns the outputs the flow reads. It is plain Go with no engine or
 // Temporal dependency; the engine supplies stored files, saved OAuth2 grants and
 // a token cache through Connector's fields.

@@ -53,14 +53,14 @@ func (x *exchange) do(ctx context.Context, u *url.URL) (*response, error) {
 			entry["error"] = err.Error()
 			if !retryable(ctx, err) {
 				entry["message"] = fmt.Sprintf("try %d: %s %s failed: %v", try, x.s.method, shown, err)
-				x.log = append(x.log, entry)
+				x.logTry(entry, false)
 				return nil, x.explain(ctx, err, try, start)
 			}
 		} else {
 			entry["status_code"] = res.statusCode
 			if !slices.Contains(x.s.retry, res.statusCode) {
 				entry["message"] = fmt.Sprintf("try %d: %s %s answered %s", try, x.s.method, shown, res.status)
-				x.log = append(x.log, entry)
+				x.logTry(entry, false)
 				return res, nil
 			}
 		}
@@ -75,7 +75,7 @@ func (x *exchange) do(ctx context.Context, u *url.URL) (*response, error) {
 		delay := x.s.backoff.delay(try-1, ra)
 		if elapsed+delay > x.s.backoff.deadline {
 			entry["message"] = fmt.Sprintf("try %d: %s %s %s; not retrying: the next try would pass retry_backoff.deadline (%s)", try, x.s.method, shown, what, fmtSeconds(x.s.backoff.deadline))
-			x.log = append(x.log, entry)
+			x.logTry(entry, false)
 			if err != nil {
 				return nil, x.explain(ctx, err, try, start)
 			}
@@ -84,12 +84,27 @@ func (x *exchange) do(ctx context.Context, u *url.URL) (*response, error) {
 		}
 		entry["retry_in_seconds"] = delay
 		entry["message"] = fmt.Sprintf("try %d: %s %s %s; retrying in %s", try, x.s.method, shown, what, fmtSeconds(delay))
-		x.log = append(x.log, entry)
+		x.logTry(entry, true)
 		if err := wait(ctx, time.Duration(delay*float64(x.c.unit()))); err != nil {
 			return nil, fmt.Errorf("the call was cancelled while waiting to retry %s %s: %w", x.s.method, shown, err)
 		}
 		elapsed += delay
 	}
+}
+
+// logTry adds the entry of a finished try to the log and reports the log so far
+// to CallOptions.OnTry, with the call's tokens redacted as Call redacts the
+// outputs. retrying tells that another try follows.
+func (x *exchange) logTry(entry map[string]any, retrying bool) {
+	x.log = append(x.log, entry)
+	if x.opts.OnTry == nil {
+		return
+	}
+	log := slices.Clone(x.log)
+	if red := x.redactor(); red != nil {
+		log = red.Value(log).([]any)
+	}
+	x.opts.OnTry(log, retrying)
 }
 
 func entryStatus(r *response) int {
@@ -140,6 +155,13 @@ func (x *exchange) send(ctx context.Context, u *url.URL) (*response, error) {
 	}
 	resp, err := x.client.Do(req)
 	if err != nil {
+		// The error quotes the URL of the request that failed (a redirect's, maybe):
+		// without the API key in its query, as the log's url shows it.
+		if ue, ok := err.(*url.Error); ok {
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				ue.URL = redactURL(u, x.s.auth.secretParams()...)
+			}
+		}
 		return nil, x.timeoutCause(ctx, err)
 	}
 	defer resp.Body.Close()

@@ -35,6 +35,13 @@ type CallOptions struct {
 	// the engine gives the CONNECTION execution's id. Empty: a random key per call,
 	// which still covers the call's own retries.
 	IdempotencyKey string
+	// OnTry, when set, is called after each finished try, before the wait for
+	// the next one, with the call's log so far: the entries the outputs' log
+	// will start with, the call's tokens redacted as there (the caller redacts
+	// its secrets, as it does the outputs). retrying tells that another try
+	// follows: the last entry then has retry_in_seconds. It runs on the call's
+	// goroutine and delays the call until it returns; it may keep log.
+	OnTry func(log []any, retrying bool)
 }
 
 type optionsKey struct{}

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +21,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/flowd/flowd/api"
@@ -36,6 +38,7 @@ import (
 // Config is what flowd runs with; cmd/flowd fills it from flags and environment.
 type Config struct {
 	Addr            string // API and web UI; "127.0.0.1:0" picks a free port
+	PublicURL       string // system.base_url; empty: http://<the listener's address> (loopback for 0.0.0.0)
 	DataDir         string
 	DatabaseURL     string // empty: SQLite in DataDir
 	TemporalAddress string // empty: start the embedded server
@@ -129,6 +132,9 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	if cfg.Role == "" {
 		cfg.Role = "all"
 	}
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = engine.DefaultTaskQueue
+	}
 	if cfg.TemporalConnectTimeout <= 0 {
 		cfg.TemporalConnectTimeout = 60 * time.Second
 	}
@@ -151,6 +157,9 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 		return nil, fmt.Errorf("load the key that encrypts secrets: %w", err)
 	}
+	if u, perr := url.Parse(cfg.PublicURL); cfg.PublicURL != "" && (perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return nil, fmt.Errorf("--public-url (FLOWD_PUBLIC_URL) %q must be an absolute http or https URL, like https://flowd.example.com", cfg.PublicURL)
+	}
 	var ln net.Listener
 	if cfg.Role != "worker" {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -167,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 
 	a.TemporalAddress = cfg.TemporalAddress
 	if a.TemporalAddress == "" {
-		srv, err := embedded.Start(embedded.Options{DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalPort, Namespace: cfg.Namespace})
+		srv, err := embedded.Start(embedded.Options{DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalPort, Namespace: cfg.Namespace, Log: cfg.Log})
 		if err != nil {
 			return nil, err
 		}
@@ -198,12 +207,8 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 	instrumentConnectors(a.resolver.Connectors, cfg, a.Metrics, cfg.Log)
 
 	a.Engine = &engine.Engine{Store: a.Store, Temporal: a.Temporal, TaskQueue: cfg.TaskQueue, Log: cfg.Log, MaxParallel: cfg.MaxParallel, MaxRuntime: cfg.MaxRuntime,
-		WorkersInProcess: cfg.Role == "all"}
-	tq := cfg.TaskQueue
-	if tq == "" {
-		tq = engine.DefaultTaskQueue
-	}
-	a.Metrics.QueueDepth(queueDepth(a.Temporal, cfg.Namespace, tq))
+		WorkersInProcess: cfg.Role == "all", BaseURL: baseURL(cfg.PublicURL, ln)}
+	a.Metrics.QueueDepth(queueDepth(a.Temporal, cfg.Namespace, cfg.TaskQueue))
 	if cfg.Role == "worker" && cfg.MetricsAddr != "" {
 		if err := a.serveMetrics(cfg); err != nil {
 			return nil, err
@@ -218,6 +223,7 @@ func Start(ctx context.Context, cfg Config) (a *App, err error) {
 			Notify:     a.Engine.Ended,
 			Observer:   a.Metrics,
 			State:      a.Store,
+			Answers:    engine.TemporalAnswers{Client: a.Temporal},
 		}
 		scripts := cfg.Scripts
 		if scripts == nil {
@@ -361,7 +367,7 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, timeout time.
 	var cause error // of the last try that the deadline did not cut short
 	for {
 		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace,
-			Logger: tlog.NewStructuredLogger(log.With("component", "temporal-sdk"))})
+			Logger: sdkLogger(log)})
 		if err == nil {
 			return c, nil
 		}
@@ -477,10 +483,29 @@ func (a *App) serveMetrics(cfg Config) error {
 		}
 		fmt.Fprintln(w, "ok: the worker polls Temporal")
 	})
-
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	a.closers = append(a.closers, func() { _ = srv.Close() })
 	cfg.Log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
 	return nil
+}
+
+// baseURL is the API's URL as flows reach it (system.base_url): public when set, else
+// the listener's address, with loopback for an address that listens on all
+// interfaces; "" without a listener (a worker-only process).
+func baseURL(public string, ln net.Listener) string {
+	if public != "" {
+		return strings.TrimRight(public, "/")
+	}
+	if ln == nil {
+		return ""
+	}
+	ap, err := netip.ParseAddrPort(ln.Addr().String())
+	if err != nil {
+		return "http://" + ln.Addr().String()
+	}
+	if ap.Addr().IsUnspecified() {
+		ap = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), ap.Port())
+	}
+	return "http://" + ap.String()
 }

@@ -1,4 +1,4 @@
-// A small in-memory stand-in for flowd's HTTP API (spec/http-api.md), for
+// A small in-memory stand-in for flowd's HTTP API (docs/http-api.md), for
 // developing the web UI without the real server. It serves web/dist with an
 // SPA fallback. Scripts are "run" in node:vm with synchronous stubs:
 // this.connect() calls are fetched before the handler runs (by URL literal),
@@ -269,6 +269,16 @@ const server = http.createServer(async (req, res) => {
         runFlow(x, r.script);
         return send(res, 201, x);
       }
+      if (parts[2] === 'draft-runs' && m === 'POST') {
+        // The unsaved script of the editor: no revision is added.
+        const b = await readJSON(req);
+        if (typeof b.script !== 'string') return err(res, 400, 'bad_request', 'script is required');
+        const bad = checkScript(b.script);
+        if (bad) return err(res, 422, 'invalid_script', bad.message, { line: bad.line, column: bad.column });
+        const x = newExe({ name, flow_revision: f.revisions.at(-1).revision, inputs: b.inputs || {}, trigger: 'draft' });
+        runFlow(x, b.script);
+        return send(res, 201, x);
+      }
     }
 
     // Executions
@@ -277,6 +287,7 @@ const server = http.createServer(async (req, res) => {
         const q = url.searchParams;
         let list = order.map((i) => exes.get(i)).reverse();
         for (const k of ['status', 'type', 'trigger', 'parent_id', 'root_id']) if (q.get(k)) list = list.filter((x) => x[k] === q.get(k));
+        if (q.get('top_level') === 'true') list = list.filter((x) => !x.parent_id);
         if (q.get('flow')) list = list.filter((x) => x.type === 'FLOW' && x.name === q.get('flow'));
         if (q.get('since')) list = list.filter((x) => x.created_at >= q.get('since'));
         if (q.get('until')) list = list.filter((x) => x.created_at < q.get('until'));

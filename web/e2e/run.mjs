@@ -7,6 +7,7 @@
 //      E2E_TIMEOUT_MS (per step wait, default 30000).
 // Exits non-zero with a message naming the failed step.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,10 @@ const jokeFlow = `e2e_joke_${suffix}`;
 const sleepFlow = `e2e_sleep_${suffix}`;
 const askFlow = `e2e_ask_${suffix}`;
 const treeFlow = `e2e_tree_${suffix}`;
+const loopFlow = `e2e_loop_${suffix}`;
+const refuseFlow = `e2e_refuse_${suffix}`;
+const failFlow = `e2e_fail_${suffix}`;
+const formFlow = `e2e_form_${suffix}`;
 const secretName = `E2E_TOKEN_${suffix}`;
 const connName = `e2e_conn_${suffix}`;
 const hookName = `e2e_hook_${suffix}`;
@@ -83,6 +88,47 @@ const treeScript = `function handler(system, inputs) {
   return { child_records: child.get('output_value').records.length, direct: direct.get('output_value').status_code };
 }
 `;
+// A port nothing listens on: connections to it are refused.
+const closedPort = await new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1', () => {
+    const { port } = srv.address();
+    srv.close(() => resolve(port));
+  });
+});
+const refuseScript = `function handler(system, inputs) {
+  this.log('calling a closed port');
+  this.connect({
+    connector_type: 'REST',
+    url: 'http://127.0.0.1:${closedPort}/nothing',
+    retry_backoff: { initial: 1, maximum: 1, multiplier: 1, deadline: 8 },
+  });
+  return { reached: true };
+}
+`;
+// Fails on line 4 (column 22): inputs.missing is undefined.
+const failScript = `function handler(system, inputs) {
+  this.log('about to fail');
+  const fine = 1;
+  const x = inputs.missing.deeper;
+  return { x: x, fine: fine };
+}
+`;
+const formScript = `function handler(system, inputs) {
+  this.log('hello ' + inputs.who);
+  return { who: inputs.who, count: inputs.count, mode: inputs.mode };
+}
+`;
+const formSchema = {
+  type: 'object',
+  properties: {
+    who: { type: 'string', description: 'Whom to greet' },
+    count: { type: 'integer', default: 2 },
+    mode: { enum: ['short', 'long'], default: 'short' },
+    loud: { type: 'boolean' },
+  },
+  required: ['who'],
+};
 const sleepScript = `function handler(system, inputs) {
   this.log('going to sleep');
   this.sleep(600);
@@ -101,6 +147,8 @@ function log(msg) {
   console.log(`e2e: [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
 }
 
+const dialogs = [];
+let dismissDialogs = 0;
 let passed = 0;
 let skipped = 0;
 // dev.mjs sets E2E_CORE_ONLY=1: its mock server imitates only the core routes, so the
@@ -185,7 +233,46 @@ async function applyFilters(f) {
   for (const k of ['status', 'type', 'trigger']) if (f[k] !== undefined) await form.getByLabel(k[0].toUpperCase() + k.slice(1), { exact: true }).selectOption(f[k]);
   if (f.since !== undefined) await form.getByLabel('Since', { exact: true }).fill(f.since);
   if (f.input !== undefined) await form.getByLabel('Inputs', { exact: true }).fill(f.input);
+  if (f.children) await form.getByLabel('Include child executions').check();
   await form.getByRole('button', { name: 'Apply' }).click();
+}
+
+/** Calls the API with the page's token. */
+async function apiCall(p, opts = {}) {
+  const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('flowd.session') || '{}').token);
+  const res = await fetch(`${FLOWD_URL}/api/v1${p}`, {
+    method: opts.method || 'GET',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: opts.body ? JSON.stringify(opts.body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${opts.method || 'GET'} ${p} answered ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Waits until fn() returns a truthy value; returns it. */
+async function until(fn, what) {
+  const deadline = Date.now() + T;
+  let last;
+  for (;;) {
+    last = await fn().catch((e) => e);
+    if (last && !(last instanceof Error)) return last;
+    if (Date.now() > deadline) throw new Error(`${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await page.waitForTimeout(150);
+  }
+}
+
+/** The id of the execution page shown. */
+function shownExecutionId() {
+  const m = /#\/executions\/([^/?]+)/.exec(page.url());
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
+/** Opens the execution shown in the editor's test-run pane; returns its id. */
+async function openRunExecution() {
+  await page.getByTestId('execution-link').click();
+  await page.waitForURL(/#\/executions\//, { timeout: T });
+  return shownExecutionId();
 }
 
 /** Waits until the definition textarea's value matches re. */
@@ -223,7 +310,14 @@ try {
     if (m.type() === 'error') consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => d.accept());
+  // Dialogs (confirm, beforeunload) are accepted unless a step asks to dismiss the next ones.
+  page.on('dialog', (d) => {
+    dialogs.push({ type: d.type(), message: d.message() });
+    if (dismissDialogs > 0) {
+      dismissDialogs--;
+      d.dismiss().catch(() => undefined);
+    } else d.accept().catch(() => undefined);
+  });
 
   await run('open the UI and sign in', async () => {
     await page.goto(`${FLOWD_URL}/`);
@@ -272,8 +366,9 @@ try {
     await page.locator('.cm-completionInfo').first().waitFor({ timeout: T }).catch(() => undefined);
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor-completion.png'), fullPage: false });
     await page.keyboard.press('Escape');
-    // Put the saved script back (the test run saves the editor's content).
+    // Put the saved script back: the editor has no unsaved changes then.
     await setScript(jokeScript);
+    await until(async () => !/unsaved/.test(await page.getByTestId('revision').innerText()), 'the editor still says "unsaved changes" with the saved script back');
   });
 
   await run('test-run from the editor: live log lines, result table', async () => {
@@ -284,6 +379,7 @@ try {
     const firstCount = await lines.count();
     await expectText(lines, /got joke: /, 'log of the test run');
     await expectText(page.locator('.testrun .badge'), /ENDED_SUCCESS/, 'test run status');
+    if (!CORE_ONLY) await expectText(page.locator('.testrun .badge'), /^draft$/, 'the test run is a draft run');
     const total = await lines.count();
     log(`  log lines: first seen ${firstCount}, in all ${total}`);
     const table = page.locator('[data-testid=records-table]');
@@ -318,12 +414,187 @@ try {
     await expectText(page.getByTestId('executions-table').locator('tbody tr'), new RegExp(jokeFlow), 'executions list filtered by flow');
   });
 
+  await realOnly('a draft run leaves the revision unchanged; replay of an edited script diverges; unsaved edits are guarded', async () => {
+    await createFlow(loopFlow);
+    await setScript(jokeScript);
+    await saveWithKeyboard();
+    const before = await apiCall(`/flows/${loopFlow}`);
+    // An edit that is not saved, run as a draft with Ctrl+Enter.
+    await setScript(jokeScript.replace("this.log('done');", "this.log('draft line');"));
+    await page.locator('.cm-content').press('Control+Enter');
+    await expectText(page.locator('.testrun .badge'), /ENDED_SUCCESS/, 'draft run status');
+    await expectText(page.locator('.testrun .badge'), /^draft$/, 'draft run trigger');
+    await expectText(page.locator('[data-testid=log] .logline'), /draft line/, 'the draft ran the editor\'s script');
+    const after = await apiCall(`/flows/${loopFlow}`);
+    if (after.revision !== before.revision) throw new Error(`the draft run saved a revision: ${before.revision} -> ${after.revision}`);
+    await expectText(page.getByTestId('revision'), new RegExp(`revision ${before.revision} • unsaved changes`), 'revision shown after the draft run');
+
+    // Replay with a script whose connect URL differs from the recorded one.
+    await setScript(jokeScript.replace(JSON.stringify(TARGET_URL), JSON.stringify(`${TARGET_URL}?changed=1`)));
+    await page.getByTestId('replay-draft').click();
+    await expectText(page.getByTestId('run-status-message'), /^replay diverged at connect #1/, 'replay of an edited script');
+    await expectText(page.locator('.testrun .badge'), /ENDED_ERROR/, 'diverged replay status');
+    await expectText(page.locator('.testrun .badge'), /^replay$/, 'replay trigger');
+
+    // Leaving with unsaved edits asks first; staying keeps them.
+    dismissDialogs = 1;
+    const asked = dialogs.length;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Executions' }).click();
+    await until(async () => dialogs.length > asked, 'no question before leaving unsaved edits');
+    if (!/unsaved changes/.test(dialogs[asked].message)) throw new Error(`the question was: ${dialogs[asked].message}`);
+    if (!page.url().endsWith(`#/flows/${loopFlow}`)) throw new Error(`left the editor anyway: ${page.url()}`);
+    const doc = await page.locator('.cm-content').innerText();
+    if (!doc.includes('?changed=1')) throw new Error('the unsaved edit is gone after staying');
+    // Closing or reloading the tab asks too (beforeunload); accepting reloads the saved script.
+    const asked2 = dialogs.length;
+    await page.reload();
+    await page.locator('.cm-content').waitFor({ timeout: T });
+    if (!dialogs.slice(asked2).some((d) => d.type === 'beforeunload')) throw new Error(`no beforeunload question on reload: ${JSON.stringify(dialogs.slice(asked2))}`);
+    // The tab kept the unsaved script: the editor offers it back.
+    await page.getByTestId('kept-draft').waitFor({ timeout: T });
+    await page.getByRole('button', { name: 'Restore it' }).click();
+    await expectText(page.locator('.cm-content'), /\?changed=1/, 'restored draft');
+    await setScript(jokeScript);
+    await until(async () => !/unsaved/.test(await page.getByTestId('revision').innerText()), 'unsaved changes with the saved script back');
+  });
+
+  await realOnly('re-run from the execution page and from the list; replay from the execution page', async () => {
+    await page.goto(`${FLOWD_URL}/#/executions?flow=${loopFlow}`);
+    const rows = await waitRows((r) => r.length >= 1, 'loop flow runs');
+    const orig = rows[rows.length - 1].id; // the draft run
+    await page.goto(`${FLOWD_URL}/#/executions/${orig}`);
+    await expectText(page.getByTestId('status'), /ENDED_SUCCESS/, 'original run');
+    await page.getByTestId('rerun').click();
+    await page.waitForURL((u) => u.hash.startsWith('#/executions/') && !u.hash.endsWith(orig), { timeout: T });
+    await expectText(page.getByTestId('rerun-of'), new RegExp(orig), 're-run names its original');
+    await expectText(page.getByTestId('status'), /ENDED_SUCCESS/, 're-run status');
+    const rerunId = shownExecutionId();
+    // Replay the re-run: its recorded answers, the latest revision, no call to the target.
+    await page.getByTestId('replay').click();
+    await page.waitForURL((u) => u.hash.startsWith('#/executions/') && !u.hash.endsWith(rerunId), { timeout: T });
+    await expectText(page.getByTestId('replay-of'), new RegExp(rerunId), 'replay names its original');
+    await expectText(page.getByTestId('trigger'), /replay/, 'replay trigger');
+    await expectText(page.getByTestId('status'), /ENDED_SUCCESS/, 'replay status');
+    // From the list: the Re-run button in the re-run's row.
+    await page.goto(`${FLOWD_URL}/#/executions?flow=${loopFlow}`);
+    const listed = await waitRows((r) => r.some((x) => x.id === rerunId), 'loop flow runs after the re-run and the replay');
+    await page.getByTestId('executions-table').locator('tbody tr', { hasText: rerunId.slice(0, 12) }).getByTestId('row-rerun').click();
+    await page.waitForURL((u) => u.hash.startsWith('#/executions/') && !listed.some((x) => u.hash.endsWith(x.id)), { timeout: T });
+    await expectText(page.getByTestId('rerun-of'), new RegExp(rerunId), 're-run from the list names its original');
+    await expectText(page.getByTestId('status'), /ENDED_SUCCESS/, 're-run from the list');
+  });
+
+  await realOnly('the flow list runs a flow and shows its last run', async () => {
+    await page.goto(`${FLOWD_URL}/#/flows?q=${loopFlow}`);
+    const row = page.getByTestId('flows-table').locator('tbody tr', { hasText: loopFlow });
+    await expectText(row.getByTestId('last-run'), /ENDED_SUCCESS/, 'last run status in the flow list');
+    await row.getByTestId('flow-run').click();
+    await page.waitForURL(/#\/executions\//, { timeout: T });
+    await expectText(page.getByTestId('trigger'), /api/, 'run from the list');
+    await expectText(page.getByTestId('status'), /ENDED_SUCCESS/, 'run from the list ends');
+  });
+
+  await realOnly('live tries: a connect to a closed port shows each failed try while it runs', async () => {
+    await createFlow(refuseFlow);
+    await setScript(refuseScript);
+    await saveWithKeyboard();
+    await page.getByTestId('run').click();
+    const steps = page.getByTestId('steps');
+    await expectText(steps, /try \d+ failed: connection refused; next in 1 s/, 'live try line of the running connect');
+    const badge = (await page.locator('.testrun .badge').first().innerText()).trim();
+    if (/ENDED/.test(badge)) throw new Error(`the try line showed only after the end (${badge})`);
+    await page.getByTestId('steps').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'live-tries.png'), fullPage: false });
+    // The running duration counts up.
+    const d1 = (await page.getByTestId('run-duration').innerText()).trim();
+    await until(async () => (await page.getByTestId('run-duration').innerText()).trim() !== d1, `the running duration stays at ${d1}`);
+    const id = await openRunExecution();
+    const tree = page.getByTestId('tree');
+    await expectText(tree.locator('[data-testid=try-line]'), /try \d+ failed: connection refused/, 'try line in the execution tree');
+    await expectText(page.getByTestId('status'), /ENDED_ERROR/, 'the refused connect ends the run');
+    log(`  ${id}: ${(await page.getByTestId('status-message').innerText()).slice(0, 160)}`);
+  });
+
+  await realOnly('a runtime error is marked at its line in the editor', async () => {
+    await createFlow(failFlow);
+    await setScript(failScript);
+    await saveWithKeyboard();
+    await page.getByTestId('run').click();
+    await expectText(page.getByTestId('run-status-message'), new RegExp(`${esc(failFlow)}\\.js:4:`), 'runtime error with its position');
+    const line = await until(
+      () =>
+        page.evaluate(() => {
+          const r = document.querySelector('.cm-content .cm-lintRange-error');
+          const l = r?.closest('.cm-line');
+          return l ? [...document.querySelectorAll('.cm-content .cm-line')].indexOf(l) + 1 : 0;
+        }),
+      'no error mark in the editor',
+    );
+    if (line !== 4) throw new Error(`the error is marked on line ${line}, not 4`);
+    // From the execution page, the error's link opens the editor with that line marked.
+    await openRunExecution();
+    await page.getByTestId('error-line-link').click();
+    await page.waitForURL((u) => u.hash.startsWith(`#/flows/${failFlow}`), { timeout: T });
+    const again = await until(
+      () =>
+        page.evaluate(() => {
+          const r = document.querySelector('.cm-content .cm-lintRange-error');
+          const l = r?.closest('.cm-line');
+          return l ? [...document.querySelectorAll('.cm-content .cm-line')].indexOf(l) + 1 : 0;
+        }),
+      'no error mark after following the execution page\'s link',
+    );
+    if (again !== 4) throw new Error(`the linked error is marked on line ${again}, not 4`);
+  });
+
+  await realOnly('declared inputs: a form with a required field, marked when empty, runs when filled', async () => {
+    await createFlow(formFlow);
+    await setScript(formScript);
+    await page.locator('.schema-box summary').click();
+    await page.locator('#inputs-schema').fill(JSON.stringify(formSchema, null, 2));
+    await page.getByTestId('save').click();
+    await page.getByText(/Saved revision \d+\./).waitFor({ timeout: T });
+    const stored = await apiCall(`/flows/${formFlow}`);
+    if (!stored.inputs_schema || !stored.inputs_schema.required?.includes('who')) throw new Error(`GET returned inputs_schema ${JSON.stringify(stored.inputs_schema)}`);
+    const form = page.getByTestId('inputs-form');
+    await form.waitFor({ timeout: T });
+    if ((await form.getByLabel('count').inputValue()) !== '2') throw new Error('the default of count is not filled in');
+    await expectText(form.locator('[data-field=who] label'), /\*/, 'required mark');
+    // Empty: the server refuses it with 422 and the form marks the field.
+    await page.getByTestId('run').click();
+    const who = form.locator('[data-field=who]');
+    await expectText(who.getByTestId('field-error'), /./, 'the required field is marked');
+    if ((await form.getByLabel(/^who/).getAttribute('aria-invalid')) !== 'true') throw new Error('the field is not aria-invalid');
+    if (await page.getByTestId('execution-link').count()) throw new Error('an execution started with invalid inputs');
+    await form.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'inputs-form.png'), fullPage: false });
+    await form.getByLabel(/^who/).fill('form');
+    await form.getByLabel('mode').selectOption('long');
+    await page.getByTestId('run').click();
+    await expectText(page.locator('.testrun .badge'), /ENDED_SUCCESS/, 'run with the form');
+    if (await who.getByTestId('field-error').count()) throw new Error('the field is still marked after a good run');
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    await expectText(page.locator('pre.json'), /"who": "form"[\s\S]*"count": 2|"count": 2[\s\S]*"who": "form"/, 'inputs of the form run');
+    await expectText(page.locator('pre.json'), /"mode": "long"/, 'enum input');
+    // An unsaved edit of the schema: the form follows it and a draft run checks against it.
+    const draftSchema = { ...formSchema, properties: { ...formSchema.properties, city: { type: 'string' } }, required: ['who', 'city'] };
+    await page.locator('#inputs-schema').fill(JSON.stringify(draftSchema, null, 2));
+    const city = form.locator('[data-field=city]');
+    await city.waitFor({ timeout: T });
+    if ((await form.getByLabel(/^who/).inputValue()) !== 'form') throw new Error('the form lost a value when the schema changed');
+    await page.getByTestId('run').click();
+    await expectText(city.getByTestId('field-error'), /./, 'the draft schema\'s required field is marked');
+    const unchanged = await apiCall(`/flows/${formFlow}`);
+    if (unchanged.inputs_schema?.properties?.city) throw new Error('the draft schema was saved');
+  });
+
   await realOnly('a flow calling a child flow: the tree shows FLOW and CONNECTION children', async () => {
     await createFlow(treeFlow);
     await setScript(treeScript);
     await saveWithKeyboard();
     await page.getByTestId('run').click();
     await expectText(page.locator('.testrun .badge'), /ENDED_SUCCESS/, 'tree flow status');
+    await expectText(page.locator(`[data-testid=log] .logline[data-from="${jokeFlow}"]`), /got joke/, 'child log line in the editor\'s log');
     await page.getByTestId('execution-link').click();
     await page.waitForURL(/#\/executions\//, { timeout: T });
     const tree = page.getByTestId('tree');
@@ -333,6 +604,14 @@ try {
     await nested.first().waitFor({ timeout: T });
     const conns = await tree.locator('[data-testid=tree-node][data-type=CONNECTION]').count();
     if (conns !== 2) throw new Error(`expected 2 CONNECTION nodes in the tree, got ${conns}`);
+    // The child flow's log lines, inline and labelled with it; the toggle hides them.
+    const childLine = page.locator(`[data-testid=log] .logline[data-from="${jokeFlow}"]`);
+    await expectText(childLine, /got joke/, 'child log line inline in the parent log');
+    await expectText(page.getByTestId('log').locator('.logline:not(.child)'), /calling the joke flow/, 'the parent\'s own line');
+    await page.getByTestId('child-logs-toggle').uncheck();
+    await until(async () => (await childLine.count()) === 0, 'child log lines still shown with the toggle off');
+    await page.getByTestId('child-logs-toggle').check();
+    await childLine.first().waitFor({ timeout: T });
     await nested.first().click();
     await expectText(page.getByTestId('node-details'), /Response \(outputs\)/, 'nested connection details');
     await expectText(page.getByTestId('node-details'), /joke/, 'nested connection response');
@@ -345,7 +624,12 @@ try {
     await saveWithKeyboard();
     await page.locator('#run-inputs').fill('{"who": "e2e"}');
     await page.getByTestId('run').click();
-    await page.getByTestId('execution-link').click();
+    await expectText(page.locator('.testrun .badge'), /WAITING/, 'the ask flow waits');
+    // The flow list shows it under "waiting for you"; its link opens the execution.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Flows' }).click();
+    const waiting = page.getByTestId('waiting');
+    await expectText(waiting, /Approve the e2e order\?/, 'waiting-for-you list');
+    await waiting.getByRole('link', { name: 'Approve the e2e order?' }).first().click();
     await page.waitForURL(/#\/executions\//, { timeout: T });
     const form = page.getByTestId('message-form');
     await form.waitFor({ timeout: T });
@@ -372,6 +656,7 @@ try {
     const state = page.getByTestId('connector-state');
     await expectText(state, /Requires configuration/, 'state of a connector whose secret is missing');
     await expectText(state, new RegExp(`secret ${esc(secretName)}`), 'missing secret named');
+    await expectText(page.getByTestId('state-words'), /Code 001 means requires configuration: a secret or grant it references does not exist yet/, 'state code in words');
     await page.getByRole('button', { name: 'Test', exact: true }).click();
     await expectText(page.getByTestId('test-result'), /Test failed: .*requires configuration/, 'test before the secret exists');
 
@@ -502,9 +787,12 @@ try {
     await page.goto(`${FLOWD_URL}/#/executions`);
     await applyFilters({ flow: sleepFlow, status: 'ENDED_CANCELLED' });
     await waitRows((r) => r.length === 1 && r[0].name === sleepFlow && /ENDED_CANCELLED/.test(r[0].status), 'flow + status filter');
+    // Top-level runs by default: the test run and the webhook call.
     await applyFilters({ flow: jokeFlow, status: 'ENDED_SUCCESS' });
-    // The test run, the child run of the tree flow and the webhook call.
-    await waitRows((r) => r.length === 3 && r.every((x) => x.name === jokeFlow), 'flow filter');
+    await waitRows((r) => r.length === 2 && r.every((x) => x.name === jokeFlow && x.trigger !== 'parent'), 'flow filter, top-level runs');
+    // With children: also the child run of the tree flow.
+    await applyFilters({ flow: jokeFlow, status: 'ENDED_SUCCESS', children: true });
+    await waitRows((r) => r.length === 3 && r.every((x) => x.name === jokeFlow), 'flow filter with children');
     await applyFilters({ type: 'CONNECTION' });
     await waitRows((r) => r.length >= 3 && r.every((x) => x.type === 'CONNECTION'), 'type filter');
     await applyFilters({ trigger: 'webhook' });
@@ -512,7 +800,7 @@ try {
     await applyFilters({ trigger: 'parent', flow: jokeFlow });
     await waitRows((r) => r.length === 1 && r[0].trigger === 'parent', 'trigger parent filter');
     // input.who=parent: only the tree flow's child run had that input.
-    await applyFilters({ flow: jokeFlow, input: 'who=parent' });
+    await applyFilters({ flow: jokeFlow, input: 'who=parent', children: true });
     const byInput = await waitRows((r) => r.length === 1 && r[0].trigger === 'parent', 'input filter');
     if (!page.url().includes('input.who=parent')) throw new Error(`the input filter is not in the URL: ${page.url()}`);
     log(`  input filter: ${byInput.length} row`);
@@ -529,6 +817,40 @@ try {
     await page.getByRole('button', { name: '← Newer' }).click();
     await waitRows((r) => r.length === 2 && r[0].id === first[0].id, 'back to the first page');
     log(`  pages: ${first.map((x) => x.id.slice(0, 8))} then ${second.map((x) => x.id.slice(0, 8))}`);
+  });
+
+  await realOnly('390 px wide: no page scrolls sideways; the menu folds behind a button', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${FLOWD_URL}/#/executions?flow=${treeFlow}`);
+    const [tree] = await waitRows((r) => r.length >= 1, 'a tree flow run');
+    const pages = [
+      ['#/flows', '[data-testid=flows-table]'],
+      [`#/flows/${jokeFlow}`, '.cm-content'],
+      ['#/executions', '[data-testid=executions-table]'],
+      [`#/executions/${tree.id}`, '[data-testid=tree-node]'],
+      [`#/connectors/${connName}`, '[data-testid=connector-state]'],
+      [`#/webhooks/${hookName}`, '[data-testid=webhook-url]'],
+      ['#/schedules', '.cfg-list'],
+      ['#/clients', 'table.list'],
+    ];
+    const wide = [];
+    for (const [hash, ready] of pages) {
+      await page.goto(`${FLOWD_URL}/${hash}`);
+      await page.locator(ready).first().waitFor({ timeout: T });
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      log(`  ${hash}: ${w} px`);
+      if (w > 390) wide.push(`${hash} is ${w} px wide`);
+      if (hash === '#/flows') await page.screenshot({ path: path.join(ARTIFACTS, 'narrow-flows.png'), fullPage: false });
+    }
+    if (wide.length) throw new Error(`pages wider than 390 px: ${wide.join('; ')}`);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    if (await nav.isVisible()) throw new Error('the menu is open at 390 px before the Menu button is pressed');
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await nav.getByRole('link', { name: 'Flows' }).click();
+    await page.waitForURL((u) => u.hash === '#/flows', { timeout: T });
+    await until(async () => !(await nav.isVisible()), 'the menu stays open after following a link');
+    await page.setViewportSize({ width: 1360, height: 1000 });
   });
 
   await realOnly('keyboard sign-in in a new tab; the token is renewed before it expires', async () => {

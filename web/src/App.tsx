@@ -19,6 +19,9 @@ const nav: [string, string][] = [
 export function App() {
   const [session, setSession] = useState(currentSession());
   const route = useRoute();
+  // On a narrow screen the menu folds behind a button; following a link folds it again.
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [route]);
   useEffect(() => onSessionChange(() => setSession(currentSession())), []);
   useEffect(() => {
     // Without the secret (after a reload) the token cannot be renewed: sign out at expiry.
@@ -33,7 +36,7 @@ export function App() {
 
   const [section = 'flows', id] = route.path;
   let page;
-  if (section === 'flows' && id) page = <FlowEditorPage key={id} name={id} />;
+  if (section === 'flows' && id) page = <FlowEditorPage key={id} name={id} query={route.query} />;
   else if (section === 'flows') page = <FlowsPage query={route.query} />;
   else if (section === 'executions' && id) page = <ExecutionPage key={id} id={id} />;
   else if (section === 'executions') page = <ExecutionsPage query={route.query} />;
@@ -51,7 +54,10 @@ export function App() {
         <a class="brand" href="#/flows">
           flowd
         </a>
-        <nav aria-label="Main">
+        <button class="menu-toggle secondary" aria-expanded={menuOpen} aria-controls="main-nav" onClick={() => setMenuOpen((o) => !o)}>
+          Menu
+        </button>
+        <nav aria-label="Main" id="main-nav" class={menuOpen ? 'open' : ''}>
           {nav.map(([k, t]) => (
             <a href={href([k])} aria-current={section === k ? 'page' : undefined}>
               {t}

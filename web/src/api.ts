@@ -267,6 +267,10 @@ export interface Execution {
   started_at?: string | null;
   ended_at?: string | null;
   trigger?: string | null;
+  /** The execution this one re-runs (POST /executions/{id}/rerun). */
+  rerun_of?: string | null;
+  /** The execution whose recorded responses this one replays (POST /executions/{id}/replay). */
+  replay_of?: string | null;
   /** The pending this.message while WAITING: {id, subject, body, fields, timeout}. */
   message?: { id?: number; subject?: string; body?: unknown; fields?: unknown; timeout?: number } | null;
 }
@@ -280,6 +284,63 @@ export interface LogLine {
 
 export function isEnded(s: string | undefined): boolean {
   return !!s && s.startsWith('ENDED_');
+}
+
+/** One try of a REST call, as a CONNECTION execution's outputs.log lists them (live while it runs). */
+export interface TryEntry {
+  try?: number;
+  method?: string;
+  url?: string;
+  duration_ms?: number;
+  status_code?: number;
+  error?: string;
+  retry_in_seconds?: number;
+  message?: string;
+}
+
+/** The tries a CONNECTION execution recorded so far. */
+export function triesOf(exe: Execution): TryEntry[] {
+  const log = exe.outputs?.log;
+  return Array.isArray(log) ? log.filter((e: unknown) => e && typeof e === 'object' && typeof (e as TryEntry).try === 'number') : [];
+}
+
+/** The reason at the end of a Go network error: `dial tcp 127.0.0.1:1: connect: connection refused` -> `connection refused`. */
+function shortError(err: string): string {
+  const parts = err.split(': ').map((p) => p.trim()).filter(Boolean);
+  return parts.length ? parts[parts.length - 1] : err;
+}
+
+function fmtSeconds(s: number): string {
+  return `${Number.isInteger(s) ? s : s.toFixed(s < 10 ? 1 : 0)} s`;
+}
+
+/** "try 3 failed: connection refused; next in 4 s" for the last try of a connection; "" without tries. */
+export function tryText(exe: Execution): string {
+  const tries = triesOf(exe);
+  const t = tries[tries.length - 1];
+  if (!t) return '';
+  let s = t.error ? `try ${t.try} failed: ${shortError(t.error)}` : `try ${t.try} answered ${t.status_code ?? '?'}`;
+  if (typeof t.retry_in_seconds === 'number' && !isEnded(exe.status)) s += `; next in ${fmtSeconds(t.retry_in_seconds)}`;
+  return s;
+}
+
+/**
+ * The line and column of a runtime error in this flow's script, from the stack in
+ * its status message (`at handler (<flow>.js:3:17)`, or ` at <flow>.js:3:17`): the
+ * innermost frame of the flow's own file. Null when the message names no position.
+ */
+export function errorPosition(message: string | null | undefined, flow: string): { line: number; column: number } | null {
+  if (!message) return null;
+  const file = `${flow}.js:`;
+  let at = message.indexOf(file);
+  while (at >= 0) {
+    const before = at === 0 ? ' ' : message[at - 1];
+    const m = /^(\d+):(\d+)/.exec(message.slice(at + file.length));
+    // The file name must start there (not "other_flow.js" ending in the name).
+    if (m && /[\s(]/.test(before)) return { line: Number(m[1]), column: Number(m[2]) };
+    at = message.indexOf(file, at + 1);
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------

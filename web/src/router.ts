@@ -20,12 +20,34 @@ export function parseHash(hash = location.hash): Route {
   return { path, query: new URLSearchParams(q) };
 }
 
+// A page with unsaved work sets a guard: asked before the route changes, it returns
+// false to stay (the address bar is put back).
+let leaveGuard: (() => boolean) | null = null;
+let shown = location.hash;
+const routeListeners = new Set<() => void>();
+window.addEventListener('hashchange', () => {
+  if (leaveGuard && !leaveGuard()) {
+    history.replaceState(null, '', shown || '#/');
+    return;
+  }
+  shown = location.hash;
+  routeListeners.forEach((fn) => fn());
+});
+
+/** Installs a guard asked before leaving the page; returns a function that removes it. */
+export function setLeaveGuard(fn: () => boolean): () => void {
+  leaveGuard = fn;
+  return () => {
+    if (leaveGuard === fn) leaveGuard = null;
+  };
+}
+
 export function useRoute(): Route {
   const [r, setR] = useState(parseHash);
   useEffect(() => {
     const on = () => setR(parseHash());
-    window.addEventListener('hashchange', on);
-    return () => window.removeEventListener('hashchange', on);
+    routeListeners.add(on);
+    return () => void routeListeners.delete(on);
   }, []);
   return r;
 }
@@ -43,7 +65,10 @@ export function href(segments: (string | number)[], query?: Record<string, strin
 }
 
 export function navigate(to: string, replace = false) {
-  if (replace) history.replaceState(null, '', to);
-  else location.hash = to.replace(/^#/, '');
-  if (replace) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  if (replace) {
+    if (leaveGuard && !leaveGuard()) return;
+    history.replaceState(null, '', to);
+    shown = location.hash;
+    routeListeners.forEach((fn) => fn());
+  } else location.hash = to.replace(/^#/, '');
 }

@@ -1,7 +1,7 @@
 import { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { errorText, Status } from './api';
-import { pretty } from './format';
+import { errorText, Execution, isEnded, Status, tryText } from './api';
+import { duration, pretty } from './format';
 
 export function ErrorBox({ error, onClose }: { error: unknown; onClose?: () => void }) {
   if (!error) return null;
@@ -166,7 +166,29 @@ export function Tabs({ tabs, value, onChange, label }: { tabs: [string, string][
   );
 }
 
-export function LogView({ lines, live, emptyText = 'No log lines yet.' }: { lines: { seq: number; ts: string; level: string; message: string }[]; live?: boolean; emptyText?: string }) {
+/** The current time, ticking every `ms` while `active`: running durations count up. */
+export function useNow(active: boolean, ms = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [active, ms]);
+  return now;
+}
+
+/** A log line; `from` names the child execution it came from (shown inline in the parent's log). */
+export interface ShownLine {
+  seq: number;
+  ts: string;
+  level: string;
+  message: string;
+  from?: string;
+  fromId?: string;
+}
+
+export function LogView({ lines, live, emptyText = 'No log lines yet.' }: { lines: ShownLine[]; live?: boolean; emptyText?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   useEffect(() => {
@@ -189,9 +211,14 @@ export function LogView({ lines, live, emptyText = 'No log lines yet.' }: { line
     >
       {lines.length === 0 && <div class="muted">{live ? 'Waiting for log lines…' : emptyText}</div>}
       {lines.map((l) => (
-        <div class={`logline lvl-${(l.level || 'info').toLowerCase()}`} data-seq={l.seq}>
+        <div class={`logline lvl-${(l.level || 'info').toLowerCase()}${l.from ? ' child' : ''}`} data-seq={l.from ? undefined : l.seq} data-from={l.from}>
           <span class="ts">{shortTs(l.ts)}</span>
           <span class="lvl">{(l.level || '').toUpperCase()}</span>
+          {l.from && (
+            <a class="from" href={`#/executions/${encodeURIComponent(l.fromId ?? '')}`} title={`Logged by the child execution ${l.from}`}>
+              [{l.from}]
+            </a>
+          )}
           <span class="msg">{l.message}</span>
         </div>
       ))}
@@ -204,4 +231,31 @@ function shortTs(ts: string): string {
   const d = new Date(ts);
   if (isNaN(d.getTime())) return ts ?? '';
   return d.toLocaleTimeString(undefined, { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+}
+
+/** The live try line of a connection ("try 3 failed: connection refused; next in 4 s"), or nothing. */
+export function TryLine({ exe }: { exe: Execution }) {
+  if (exe.type !== 'CONNECTION') return null;
+  const t = tryText(exe);
+  if (!t) return null;
+  return (
+    <span class={`tries ${isEnded(exe.status) ? '' : 'live'}`} data-testid="try-line">
+      {t}
+    </span>
+  );
+}
+
+/** The children of a run (connections, child flows) with their status, running time and tries. */
+export function StepList({ steps, now }: { steps: Execution[]; now: number }) {
+  if (!steps.length) return null;
+  return (
+    <ol class="steps" aria-label="Steps of this run" data-testid="steps">
+      {steps.map((x) => (
+        <li>
+          <span class={`type type-${x.type.toLowerCase()}`}>{x.type}</span> <a class="mono" href={`#/executions/${encodeURIComponent(x.id)}`}>{x.name}</a> <StatusBadge status={x.status} />{' '}
+          <span class="muted">{duration(x.started_at ?? x.created_at, x.ended_at, now)}</span> <TryLine exe={x} />
+        </li>
+      ))}
+    </ol>
+  );
 }

@@ -1,5 +1,5 @@
-// Completion data for the flow API (spec/flow-api.md) and the REST
-// connector's inputs (spec/rest-connector.md).
+// Completion data for the flow API (docs/flow-api.md) and the REST
+// connector's inputs (docs/rest-connector.md).
 
 export interface Item {
   label: string;

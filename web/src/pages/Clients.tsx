@@ -92,41 +92,43 @@ export function ClientsPage() {
       <ErrorBox error={error} />
       {loading && !data && <p class="muted">Loading…</p>}
       {data && (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">ID</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.map((c) => (
+        <div class="table-scroll">
+          <table class="list">
+            <thead>
               <tr>
-                <td>{c.name}</td>
-                <td class="mono">{c.id}</td>
-                <td>{c.role}</td>
-                <td>{fmtTime(c.created_at)}</td>
-                <td>
-                  <button class="danger" onClick={() => del(c)}>
-                    Delete
-                  </button>
-                </td>
+                <th scope="col">Name</th>
+                <th scope="col">ID</th>
+                <th scope="col">Role</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
               </tr>
-            ))}
-            {data.length === 0 && (
-              <tr>
-                <td colSpan={5} class="muted">
-                  No clients.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {data.map((c) => (
+                <tr>
+                  <td>{c.name}</td>
+                  <td class="mono">{c.id}</td>
+                  <td>{c.role}</td>
+                  <td>{fmtTime(c.created_at)}</td>
+                  <td>
+                    <button class="danger" onClick={() => del(c)}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+              {data.length === 0 && (
+                <tr>
+                  <td colSpan={5} class="muted">
+                    No clients.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -6,6 +6,14 @@ import { ErrorBox, Notice, useAsync } from '../ui';
 
 const enc = encodeURIComponent;
 
+/** What a connector's state code means, in words. */
+export const stateWords: Record<string, string> = {
+  '000': 'Healthy: its last test, since it was saved, passed.',
+  '001': 'Requires configuration: a secret or grant it references does not exist yet.',
+  '002': 'Not tested: complete, but not tested since it was last saved.',
+  '003': 'Test failed: the last test did not get a good answer.',
+};
+
 export interface Kind {
   kind: string;
   title: string;
@@ -159,7 +167,7 @@ export function ConfigPage({ kind, selected }: { kind: Kind; selected?: string }
                 <a href={href([kind.kind, r.name])} aria-current={selected === r.name ? 'page' : undefined}>
                   {r.name}
                   {kind.kind === 'connectors' && r.state && (
-                    <span class={`badge ${r.state.healthy ? 'ok' : 'bad'}`} title={r.state.code}>
+                    <span class={`badge ${r.state.healthy ? 'ok' : 'bad'}`} title={stateWords[r.state.code] ?? `state ${r.state.code}`}>
                       {r.state.reason?.split(';')[0] || (r.state.healthy ? 'Healthy' : 'Not healthy')}
                     </span>
                   )}
@@ -302,7 +310,14 @@ function Editor({ kind, name, onChanged }: { kind: Kind; name: string; onChanged
       )}
       {kind.kind === 'connectors' && state && (
         <div class="state" data-testid="connector-state">
-          State: <span class={`badge ${state.healthy ? 'ok' : 'bad'}`}>{state.reason?.split(';')[0] || (state.healthy ? 'Healthy' : 'Not healthy')}</span> <span class="mono muted">{state.code}</span>
+          State: <span class={`badge ${state.healthy ? 'ok' : 'bad'}`}>{state.reason?.split(';')[0] || (state.healthy ? 'Healthy' : 'Not healthy')}</span> <span class="mono muted" title={state.code ? `State code ${state.code}` : undefined}>
+            {state.code}
+          </span>
+          {state.code && stateWords[state.code] && (
+            <span class="muted small state-words" data-testid="state-words">
+              Code {state.code} means {stateWords[state.code].replace(/^./, (c) => c.toLowerCase())}
+            </span>
+          )}
           {state.missing && state.missing.length > 0 && <span> — create {state.missing.join(', ')} first</span>}
           {state.code === '002' && <span> — press Test to check it (saving a change needs a new test)</span>}
           {rec?.last_test && (

@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, Execution, fetchLogs, isEnded, items, LogLine, streamLogs } from '../api';
+import { api, errorPosition, Execution, fetchLogs, isEnded, items, LogLine, streamLogs } from '../api';
 import { duration, fmtDuration, fmtTime } from '../format';
-import { href } from '../router';
-import { ErrorBox, Json, LogView, Notice, RecordsTable, StatusBadge, Tabs } from '../ui';
+import { href, navigate } from '../router';
+import { useChildLogs, withChildLines } from '../childlogs';
+import { ErrorBox, Json, LogView, Notice, RecordsTable, StatusBadge, Tabs, TryLine, useNow } from '../ui';
+import { draftOf } from './FlowEditor';
 
 const enc = encodeURIComponent;
 
@@ -37,6 +39,25 @@ function findNode(n: Node | null, id: string): Node | null {
   return null;
 }
 
+function descendants(n: Node | null, out: Execution[] = []): Execution[] {
+  if (!n) return out;
+  for (const c of n.children) {
+    out.push(c.exe);
+    descendants(c, out);
+  }
+  return out;
+}
+
+/** Starts a re-run of an execution ("latest" or "same" revision); resolves with the new execution. */
+export function rerun(id: string, revision: 'latest' | 'same'): Promise<Execution> {
+  return api<Execution>(`/executions/${enc(id)}/rerun`, { method: 'POST', body: { revision } });
+}
+
+/** Starts a replay of an ended execution against its recorded responses; without a script, the flow's latest revision. */
+export function replay(id: string, script?: string): Promise<Execution> {
+  return api<Execution>(`/executions/${enc(id)}/replay`, { method: 'POST', body: script !== undefined ? { script } : {} });
+}
+
 /** The pending `this.message` ({id, subject, body, fields, timeout}) of a waiting execution, if any. */
 function pendingMessage(exe: Execution): any | null {
   if (exe.status !== 'WAITING') return null;
@@ -58,8 +79,17 @@ export function ExecutionPage({ id }: { id: string }) {
   const [outTab, setOutTab] = useState('json');
   // Messages answered from this page: hidden at once, before the status moves on.
   const [answered, setAnswered] = useState<string[]>([]);
+  const [showChildLogs, setShowChildLogs] = useState(true);
+  const [starting, setStarting] = useState(false);
   const exeRef = useRef<Execution | null>(null);
+  const treeRef = useRef<Node | null>(null);
+  treeRef.current = tree;
+  // Live tries show within a second on small trees; a large tree (one request per
+  // node) is read every 3 s.
+  const pollEvery = () => (descendants(treeRef.current).length <= 30 ? 1000 : 3000);
   exeRef.current = exe;
+  const childLines = useChildLogs(id, descendants(tree), showChildLogs);
+  const now = useNow(!!exe && !isEnded(exe.status));
 
   const refreshTree = async (root: Execution) => {
     try {
@@ -127,9 +157,9 @@ export function ExecutionPage({ id }: { id: string }) {
           return;
         }
         await refresh();
-        timer = window.setTimeout(poll, 2000);
+        timer = window.setTimeout(poll, pollEvery());
       };
-      timer = window.setTimeout(poll, 2000);
+      timer = window.setTimeout(poll, pollEvery());
     })();
     return () => {
       gone = true;
@@ -155,6 +185,19 @@ export function ExecutionPage({ id }: { id: string }) {
     }
   };
 
+  const start = async (fn: () => Promise<Execution>) => {
+    setStarting(true);
+    setActionError(null);
+    try {
+      const x = await fn();
+      navigate(href(['executions', x.id]));
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setStarting(false);
+    }
+  };
+
   if (error && !exe)
     return (
       <section>
@@ -169,6 +212,9 @@ export function ExecutionPage({ id }: { id: string }) {
   const msgKey = pending ? `${exe.id}/${pending.id ?? ''}` : '';
   const msg = pending && !answered.includes(msgKey) ? pending : null;
   const sel = selected ? findNode(tree, selected) : null;
+  const draft = exe.type === 'FLOW' ? draftOf(exe.name) : null;
+  const errAt = exe.type === 'FLOW' && exe.status === 'ENDED_ERROR' ? errorPosition(exe.status_message, exe.name) : null;
+  const shownLogs = withChildLines(logs, childLines);
 
   return (
     <section aria-labelledby="x-title" class="execution-page">
@@ -183,6 +229,30 @@ export function ExecutionPage({ id }: { id: string }) {
             {cancelling ? 'Cancelling…' : 'Cancel execution'}
           </button>
         )}
+        {exe.type === 'FLOW' && (
+          <>
+            <button onClick={() => start(() => rerun(exe.id, 'latest'))} disabled={starting} data-testid="rerun" title="Starts a new execution with the same inputs, on the flow's latest revision">
+              Re-run
+            </button>
+            {exe.flow_revision ? (
+              <button class="secondary" onClick={() => start(() => rerun(exe.id, 'same'))} disabled={starting} title="Starts a new execution with the same inputs, on the revision this one ran">
+                Re-run revision {exe.flow_revision}
+              </button>
+            ) : null}
+          </>
+        )}
+        {exe.type === 'FLOW' && isEnded(exe.status) && (
+          <>
+            <button class="secondary" onClick={() => start(() => replay(exe.id))} disabled={starting} data-testid="replay" title="Runs the flow's latest revision against the responses this execution recorded, calling no service">
+              Replay
+            </button>
+            {draft !== null && (
+              <button class="secondary" onClick={() => start(() => replay(exe.id, draft))} disabled={starting} data-testid="replay-with-draft" title="Runs the unsaved script of the flow editor against the responses this execution recorded">
+                Replay with the editor's draft
+              </button>
+            )}
+          </>
+        )}
         <button class="secondary" onClick={() => refresh()}>
           Refresh
         </button>
@@ -195,6 +265,17 @@ export function ExecutionPage({ id }: { id: string }) {
           {exe.status_message}
         </p>
       )}
+      {errAt && (
+        <p class="small">
+          <a
+            href={href(['flows', exe.name], { line: String(errAt.line), col: String(errAt.column), msg: (exe.status_message ?? '').split('\n')[0] })}
+            data-testid="error-line-link"
+            title={exe.trigger === 'draft' ? 'This run was a draft: the editor shows the saved script, whose lines may differ' : `The editor shows the latest revision; this run ran revision ${exe.flow_revision}`}
+          >
+            Show line {errAt.line} in the editor
+          </a>
+        </p>
+      )}
       <dl class="facts">
         <dt>ID</dt>
         <dd class="mono">{exe.id}</dd>
@@ -203,7 +284,35 @@ export function ExecutionPage({ id }: { id: string }) {
         <dt>Status</dt>
         <dd data-testid="status">{exe.status}</dd>
         <dt>Trigger</dt>
-        <dd>{exe.trigger != null ? String(exe.trigger) : '—'}</dd>
+        <dd data-testid="trigger">{exe.trigger != null ? String(exe.trigger) : '—'}</dd>
+        {exe.rerun_of && (
+          <>
+            <dt>Re-run of</dt>
+            <dd>
+              <a class="mono" href={href(['executions', exe.rerun_of])} data-testid="rerun-of">
+                {exe.rerun_of}
+              </a>
+            </dd>
+          </>
+        )}
+        {exe.replay_of && (
+          <>
+            <dt>Replay of</dt>
+            <dd>
+              <a class="mono" href={href(['executions', exe.replay_of])} data-testid="replay-of">
+                {exe.replay_of}
+              </a>
+            </dd>
+          </>
+        )}
+        {exe.type === 'CONNECTION' && (
+          <>
+            <dt>Tries</dt>
+            <dd>
+              <TryLine exe={exe} />
+            </dd>
+          </>
+        )}
         {exe.type === 'FLOW' && (
           <>
             <dt>Flow</dt>
@@ -220,7 +329,7 @@ export function ExecutionPage({ id }: { id: string }) {
         <dt>Ended</dt>
         <dd>{fmtTime(exe.ended_at)}</dd>
         <dt>Duration</dt>
-        <dd>{duration(exe.started_at ?? exe.created_at, exe.ended_at)}</dd>
+        <dd>{duration(exe.started_at ?? exe.created_at, exe.ended_at, now)}</dd>
         {exe.parent_id && (
           <>
             <dt>Parent</dt>
@@ -277,9 +386,14 @@ export function ExecutionPage({ id }: { id: string }) {
       </div>
 
       <section aria-labelledby="log-title">
-        <h2 id="log-title">Log</h2>
+        <div class="row">
+          <h2 id="log-title">Log</h2>
+          <label class="check small">
+            <input type="checkbox" checked={showChildLogs} onChange={(e) => setShowChildLogs(e.currentTarget.checked)} data-testid="child-logs-toggle" /> Show the log lines of child flows
+          </label>
+        </div>
         <ErrorBox error={logError} onClose={() => setLogError(null)} />
-        <LogView lines={logs} live={!isEnded(exe.status)} />
+        <LogView lines={shownLogs} live={!isEnded(exe.status)} />
       </section>
 
       <section aria-labelledby="tree-title" data-testid="tree">
@@ -288,7 +402,7 @@ export function ExecutionPage({ id }: { id: string }) {
         {!tree && <p class="muted">Loading…</p>}
         {tree && (
           <ul class="tree" aria-label="Execution tree">
-            <TreeItem node={tree} selected={selected} onSelect={setSelected} current={exe.id} />
+            <TreeItem node={tree} selected={selected} onSelect={setSelected} current={exe.id} now={now} />
           </ul>
         )}
         {sel && <NodeDetails node={sel} />}
@@ -297,12 +411,12 @@ export function ExecutionPage({ id }: { id: string }) {
   );
 }
 
-function TreeItem({ node, selected, onSelect, current }: { node: Node; selected: string | null; onSelect: (id: string) => void; current: string }) {
+function TreeItem({ node, selected, onSelect, current, now }: { node: Node; selected: string | null; onSelect: (id: string) => void; current: string; now: number }) {
   const x = node.exe;
   return (
     <li>
       <button class={`tree-node link ${selected === x.id ? 'active' : ''}`} onClick={() => onSelect(x.id)} aria-pressed={selected === x.id} data-type={x.type} data-testid="tree-node">
-        <span class={`type type-${x.type.toLowerCase()}`}>{x.type}</span> <span class="mono">{x.name}</span> <StatusBadge status={x.status} /> <span class="muted">{duration(x.started_at ?? x.created_at, x.ended_at)}</span>
+        <span class={`type type-${x.type.toLowerCase()}`}>{x.type}</span> <span class="mono">{x.name}</span> <StatusBadge status={x.status} /> <span class="muted">{duration(x.started_at ?? x.created_at, x.ended_at, now)}</span> <TryLine exe={x} />
         {x.id === current && <span class="muted"> (this execution)</span>}
       </button>
       {x.id !== current && (
@@ -314,7 +428,7 @@ function TreeItem({ node, selected, onSelect, current }: { node: Node; selected:
       {node.children.length > 0 && (
         <ul>
           {node.children.map((c) => (
-            <TreeItem node={c} selected={selected} onSelect={onSelect} current={current} />
+            <TreeItem node={c} selected={selected} onSelect={onSelect} current={current} now={now} />
           ))}
         </ul>
       )}

@@ -1,12 +1,20 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, Execution, items } from '../api';
+import { api, Execution, isEnded, items } from '../api';
 import { duration, fmtTime } from '../format';
 import { href, navigate } from '../router';
-import { ErrorBox, StatusBadge, useAsync } from '../ui';
+import { ErrorBox, StatusBadge, TryLine, useAsync, useNow } from '../ui';
+import { rerun } from './Execution';
+import { WaitingList } from './Waiting';
 
 const STATUSES = ['PENDING', 'RUNNING', 'WAITING', 'ENDED_SUCCESS', 'ENDED_ERROR', 'ENDED_CANCELLED'];
-const TRIGGERS = ['api', 'webhook', 'schedule', 'parent'];
-const FILTERS = ['flow', 'status', 'type', 'trigger', 'since', 'until'] as const;
+const TRIGGERS = ['api', 'webhook', 'schedule', 'parent', 'draft', 'rerun', 'replay'];
+const FILTERS = ['flow', 'status', 'type', 'trigger', 'since', 'until', 'children'] as const;
+
+/** The first line of an error, short enough for a table cell. */
+function shortMessage(m: string): string {
+  const first = m.split('\n')[0];
+  return first.length > 120 ? first.slice(0, 117) + '…' : first;
+}
 
 /** datetime-local value (local time) <-> ISO string */
 function toLocalInput(iso: string | null): string {
@@ -40,13 +48,30 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
   const [inputForm, setInputForm] = useState(inputText);
   const [inputError, setInputError] = useState<unknown>(null);
   const key = query.toString();
+  // Top-level runs unless children are asked for (or the filter selects only children).
+  const { children, ...apiFilters } = filters;
+  const topLevel = !children && filters.type !== 'CONNECTION' && filters.trigger !== 'parent';
   const { data, error, loading, reload } = useAsync(
-    () => api('/executions', { query: { ...filters, ...inputs, limit, cursor } }).then((b) => ({ list: items<Execution>(b), next: (b?.next_cursor as string | null) ?? null })),
+    () =>
+      api('/executions', { query: { ...apiFilters, ...inputs, top_level: topLevel ? 'true' : undefined, limit, cursor } }).then((b) => ({
+        list: items<Execution>(b),
+        next: (b?.next_cursor as string | null) ?? null,
+      })),
     [key],
   );
+  const [rowError, setRowError] = useState<unknown>(null);
+  const doRerun = async (x: Execution) => {
+    setRowError(null);
+    try {
+      navigate(href(['executions', (await rerun(x.id, 'latest')).id]));
+    } catch (e) {
+      setRowError(e);
+    }
+  };
 
   const [auto, setAuto] = useState(true);
   const anyLive = !!data?.list.some((x) => !x.status.startsWith('ENDED_'));
+  const now = useNow(anyLive);
   useEffect(() => {
     // Keep the first page current while something on it is still running.
     if (!auto || cursor || !anyLive) return;
@@ -83,6 +108,7 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
           Refresh
         </button>
       </div>
+      <WaitingList />
       <form class="filters" onSubmit={apply} aria-label="Filter executions">
         <div class="field">
           <label for="flt-flow">Flow</label>
@@ -126,12 +152,15 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
           <label for="flt-input">Inputs</label>
           <input id="flt-input" name="input" value={inputForm} onInput={(e) => setInputForm(e.currentTarget.value)} placeholder="customer=42 order.id=7" title="Executions whose inputs have these values: key=value, dotted paths for nested keys, separated by spaces" />
         </div>
+        <label class="check">
+          <input type="checkbox" name="children" checked={!!form.children} onChange={(e) => setF('children', e.currentTarget.checked ? '1' : '')} /> Include child executions
+        </label>
         <button type="submit">Apply</button>
         <button
           type="button"
           class="secondary"
           onClick={() => {
-            setForm({ flow: '', status: '', type: '', trigger: '', since: '', until: '' });
+            setForm({ flow: '', status: '', type: '', trigger: '', since: '', until: '', children: '' });
             setInputForm('');
             setInputError(null);
             navigate(href(['executions']));
@@ -140,50 +169,70 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
           Clear
         </button>
       </form>
+      <p class="muted small" data-testid="list-scope">
+        {topLevel ? 'Showing the runs triggers started; child executions (connections, child flows) are in each run’s tree.' : 'Showing child executions too.'}
+      </p>
       <ErrorBox error={inputError} onClose={() => setInputError(null)} />
+      <ErrorBox error={rowError} onClose={() => setRowError(null)} />
       <ErrorBox error={error} />
       {loading && !data && <p class="muted">Loading…</p>}
       {data && (
         <>
-          <table class="list" data-testid="executions-table">
-            <thead>
-              <tr>
-                <th scope="col">Execution</th>
-                <th scope="col">Type</th>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Created</th>
-                <th scope="col">Duration</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.list.map((x) => (
+          <div class="table-scroll">
+            <table class="list" data-testid="executions-table">
+              <thead>
                 <tr>
-                  <td>
-                    <a href={href(['executions', x.id])} class="mono" title={x.id}>
-                      {x.id.slice(0, 12)}
-                    </a>
-                  </td>
-                  <td>{x.type}</td>
-                  <td>{x.name}</td>
-                  <td>
-                    <StatusBadge status={x.status} />
-                  </td>
-                  <td>{x.trigger != null ? String(x.trigger) : ''}</td>
-                  <td>{fmtTime(x.created_at)}</td>
-                  <td>{duration(x.started_at ?? x.created_at, x.ended_at)}</td>
+                  <th scope="col">Execution</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Trigger</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Error</th>
+                  <th scope="col">
+                    <span class="sr-only">Actions</span>
+                  </th>
                 </tr>
-              ))}
-              {data.list.length === 0 && (
-                <tr>
-                  <td colSpan={7} class="muted">
-                    No executions match.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {data.list.map((x) => (
+                  <tr>
+                    <td>
+                      <a href={href(['executions', x.id])} class="mono" title={x.id}>
+                        {x.id.slice(0, 12)}
+                      </a>
+                    </td>
+                    <td>{x.type}</td>
+                    <td>{x.name}</td>
+                    <td>
+                      <StatusBadge status={x.status} />
+                    </td>
+                    <td>{x.trigger != null ? String(x.trigger) : ''}</td>
+                    <td>{fmtTime(x.created_at)}</td>
+                    <td>{duration(x.started_at ?? x.created_at, x.ended_at, now)}</td>
+                    <td class="err-cell" title={x.status_message || undefined}>
+                      {x.status === 'ENDED_ERROR' && x.status_message ? shortMessage(x.status_message) : !isEnded(x.status) ? <TryLine exe={x} /> : ''}
+                    </td>
+                    <td class="actions">
+                      {x.type === 'FLOW' && (
+                        <button class="secondary" onClick={() => doRerun(x)} aria-label={`Re-run ${x.name} (${x.id.slice(0, 12)})`} data-testid="row-rerun">
+                          Re-run
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+                {data.list.length === 0 && (
+                  <tr>
+                    <td colSpan={9} class="muted">
+                      No executions match.
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+          </div>
           <nav class="pager" aria-label="Pages">
             <button
               class="secondary"

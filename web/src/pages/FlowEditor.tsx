@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, Execution, isEnded, items, LogLine, streamLogs } from '../api';
+import { api, ApiError, errorPosition, Execution, isEnded, items, LogLine, sleep, streamLogs } from '../api';
 import { DEFAULT_SCRIPT } from '../editor/completions';
 import type { EditorHandle } from '../editor/cm';
 import { duration, fmtTime } from '../format';
-import { href, navigate } from '../router';
-import { ErrorBox, Json, LogView, Notice, RecordsTable, StatusBadge, Tabs } from '../ui';
+import { href, navigate, setLeaveGuard } from '../router';
+import { useChildLogs, withChildLines } from '../childlogs';
+import { collect, FieldError, fieldPath, FormValues, hasFields, initialValues, Schema, SchemaFields } from '../SchemaForm';
+import { ErrorBox, Json, LogView, Notice, RecordsTable, StatusBadge, StepList, Tabs, useNow } from '../ui';
 import { enc, FlowSummary, renameFlow } from './Flows';
 
 type CM = typeof import('../editor/cm');
@@ -26,7 +28,20 @@ function isMac() {
   return /Mac|iPhone|iPad/.test(navigator.platform);
 }
 
-export function FlowEditorPage({ name }: { name: string }) {
+/** The editor's unsaved script of a flow, kept for the tab so that an execution page can replay with it. */
+export function draftOf(flow: string): string | null {
+  return sessionStorage.getItem(`flowd.draft.${flow}`);
+}
+function keepDraft(flow: string, script: string | null) {
+  if (script === null) sessionStorage.removeItem(`flowd.draft.${flow}`);
+  else sessionStorage.setItem(`flowd.draft.${flow}`, script);
+}
+
+function schemaText(v: unknown): string {
+  return v && typeof v === 'object' ? JSON.stringify(v, null, 2) : '';
+}
+
+export function FlowEditorPage({ name, query }: { name: string; query?: URLSearchParams }) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
@@ -36,23 +51,81 @@ export function FlowEditorPage({ name }: { name: string }) {
   const [description, setDescription] = useState('');
   // Kept and sent back so that saving from the editor does not reset it to the default.
   const maxRuntime = useRef<number | undefined>(undefined);
+  // What was saved last: the editor is dirty while it differs.
+  const saved = useRef({ script: '', description: '', schema: '' });
   const [dirty, setDirty] = useState(false);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
   const [saveMsg, setSaveMsg] = useState('');
 
+  // The declared inputs (JSON Schema) as edited, and as saved (what the form shows).
+  const [schemaEdit, setSchemaEdit] = useState('');
+  const [schema, setSchema] = useState<Schema | null>(null);
+  const [showSchema, setShowSchema] = useState(false);
+  const [rawInputs, setRawInputs] = useState(false);
+  const [formValues, setFormValues] = useState<FormValues>({});
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+
   const [inputsText, setInputsText] = useState('{}');
   const [runError, setRunError] = useState<unknown>(null);
   const [running, setRunning] = useState(false);
   const [exe, setExe] = useState<Execution | null>(null);
+  const [steps, setSteps] = useState<Execution[]>([]);
   const [logs, setLogs] = useState<LogLine[]>([]);
   const [resultTab, setResultTab] = useState('table');
   const stopStream = useRef<(() => void) | null>(null);
+  // The script the shown execution ran, to mark its runtime error only while it is unchanged.
+  const ranScript = useRef<string | null>(null);
 
   const [showRevs, setShowRevs] = useState(false);
+  const [showChildLogs, setShowChildLogs] = useState(true);
+  const childLines = useChildLogs(exe?.id, steps, showChildLogs);
+  // An unsaved script this tab kept from an earlier visit (a reload, a closed editor).
+  const [keptDraft, setKeptDraft] = useState<string | null>(null);
 
   // Latest callbacks for the editor's key bindings.
-  const actions = useRef({ save: async () => false as boolean, run: () => {} });
+  const actions = useRef({ save: async () => false as boolean, run: () => {}, changed: () => {} });
+
+  const applySavedSchema = (v: unknown) => {
+    const sc = hasFields(v) ? v : null;
+    setSchema(sc);
+    setFormValues(sc ? initialValues(sc) : {});
+    setFieldErrors({});
+  };
+
+  // The form follows the schema as it is edited (a draft run checks its inputs against
+  // it), keeping what was typed into fields that stay.
+  const editSchema = (text: string) => {
+    setSchemaEdit(text);
+    changed(description, text);
+    if (!text.trim()) {
+      setSchema(null);
+      return;
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      return; // still being typed: the form stays as it was
+    }
+    const sc = hasFields(v) ? v : null;
+    setSchema(sc);
+    if (sc) {
+      const fresh = initialValues(sc);
+      setFormValues((old) => Object.fromEntries(Object.entries(fresh).map(([k, d]) => [k, k in old && typeof old[k] === typeof d ? old[k] : d])));
+    }
+  };
+
+  /** The edited schema when it differs from the saved one (sent with a draft run); undefined: the saved one applies. */
+  const draftSchema = (): unknown => {
+    if (schemaEdit.trim() === saved.current.schema.trim()) return undefined;
+    if (!schemaEdit.trim()) return {}; // no declared inputs in the draft: anything goes
+    try {
+      return JSON.parse(schemaEdit);
+    } catch (e) {
+      throw new Error(`The inputs schema is not valid JSON: ${(e as Error).message}`);
+    }
+  };
 
   useEffect(() => {
     let cancelled = false;
@@ -64,6 +137,10 @@ export function FlowEditorPage({ name }: { name: string }) {
         setRevision(f.revision);
         setDescription(f.description ?? '');
         maxRuntime.current = typeof f.max_runtime === 'number' && f.max_runtime > 0 ? f.max_runtime : undefined;
+        const st = schemaText(f.inputs_schema);
+        saved.current = { script, description: f.description ?? '', schema: st };
+        setSchemaEdit(st);
+        applySavedSchema(f.inputs_schema);
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) setIsNew(true);
         else {
@@ -78,13 +155,22 @@ export function FlowEditorPage({ name }: { name: string }) {
           doc: script,
           label: `Script of flow ${name}`,
           onChange: () => {
-            setDirty(true);
             setSaveMsg('');
+            actions.current.changed();
           },
           onSave: () => void actions.current.save(),
           onRun: () => actions.current.run(),
         });
         setReady(true);
+        // Opened from an execution's runtime error (?line=&col=&msg=): mark that line.
+        const line = Number(query?.get('line'));
+        if (line > 0) {
+          editor.current.showError(line, Number(query?.get('col')) || 1, query?.get('msg') || 'runtime error');
+          history.replaceState(null, '', href(['flows', name]));
+        }
+        const kept = draftOf(name);
+        if (kept !== null && kept !== script) setKeptDraft(kept);
+        else keepDraft(name, null);
       } catch (e) {
         setLoadError(new Error(`Could not load the editor: ${(e as Error).message}`));
       }
@@ -97,76 +183,183 @@ export function FlowEditorPage({ name }: { name: string }) {
     };
   }, [name]);
 
+  // Dirty: the script, description or schema differ from what was saved.
+  const changed = (desc = description, sch = schemaEdit) => {
+    const doc = editor.current?.getDoc();
+    const s = saved.current;
+    const scriptChanged = doc !== undefined && doc !== s.script;
+    keepDraft(name, scriptChanged ? doc! : null);
+    setDirty(scriptChanged || desc !== s.description || sch.trim() !== s.schema.trim());
+  };
+
   const save = async (): Promise<boolean> => {
     if (!editor.current) return false;
-    setSaving(true);
     setSaveError(null);
     setSaveMsg('');
+    let inputsSchema: unknown = undefined;
+    if (schemaEdit.trim()) {
+      try {
+        inputsSchema = JSON.parse(schemaEdit);
+        if (!inputsSchema || typeof inputsSchema !== 'object' || Array.isArray(inputsSchema)) throw new Error('it must be a JSON object like {"type": "object", "properties": {…}}');
+      } catch (e) {
+        setShowSchema(true);
+        setSaveError(new Error(`The inputs schema is not valid: ${(e as Error).message}`));
+        return false;
+      }
+    } else if (saved.current.schema) inputsSchema = null; // removes the declared inputs
+    setSaving(true);
+    const script = editor.current.getDoc();
+    const prevSchema = saved.current.schema;
     try {
-      const res = await api<FlowSummary>(`/flows/${enc(name)}`, { method: 'PUT', body: { script: editor.current.getDoc(), description, ...(maxRuntime.current ? { max_runtime: maxRuntime.current } : {}) } });
+      const res = await api<FlowSummary>(`/flows/${enc(name)}`, {
+        method: 'PUT',
+        body: { script, description, ...(maxRuntime.current ? { max_runtime: maxRuntime.current } : {}), ...(inputsSchema !== undefined ? { inputs_schema: inputsSchema } : {}) },
+      });
       editor.current.clearErrors();
       setRevision(res?.revision);
-      setDirty(false);
+      const st = inputsSchema ? schemaText(res?.inputs_schema ?? inputsSchema) : '';
+      saved.current = { script, description, schema: st };
+      setSchemaEdit(st);
+      if (st !== prevSchema) setSchema(hasFields(inputsSchema) ? inputsSchema : null); // the form follows the edit already
+      keepDraft(name, null);
+      changed(description, st);
       setIsNew(false);
       setSaveMsg(res?.revision !== undefined ? `Saved revision ${res.revision}.` : 'Saved.');
       return true;
     } catch (e) {
       setSaveError(e);
-      if (e instanceof ApiError && (e.status === 422 || e.line)) {
-        editor.current.showError(e.line, e.column, e.message);
-      }
+      if (e instanceof ApiError && e.message.startsWith('inputs_schema')) setShowSchema(true);
+      else if (e instanceof ApiError && (e.code === 'invalid_script' || e.line)) editor.current.showError(e.line, e.column, e.message);
       return false;
     } finally {
       setSaving(false);
     }
   };
 
-  const run = async () => {
-    if (running && exe && !isEnded(exe.status)) return;
-    setRunError(null);
-    let inputs: unknown;
+  const readInputs = (): Record<string, unknown> | null => {
+    setFieldErrors({});
+    if (schema && !rawInputs) {
+      try {
+        return collect(schema, formValues);
+      } catch (e) {
+        if (e instanceof FieldError) setFieldErrors({ [e.field]: e.message });
+        else setRunError(e);
+        return null;
+      }
+    }
     try {
-      inputs = inputsText.trim() ? JSON.parse(inputsText) : {};
-      if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs)) throw new Error('Inputs must be a JSON object.');
+      const v = inputsText.trim() ? JSON.parse(inputsText) : {};
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('Inputs must be a JSON object.');
+      return v;
     } catch (e) {
       setRunError(new Error(`Inputs are not valid JSON: ${(e as Error).message}`));
-      return;
+      return null;
     }
-    if (dirty || isNew) {
-      const ok = await save();
-      if (!ok) {
-        setRunError(new Error('Fix the script first: it could not be saved.'));
+  };
+
+  // Shows a started execution in the test-run pane: its log, its steps and their tries, live.
+  const follow = (started: Execution, script: string) => {
+    stopStream.current?.();
+    ranScript.current = script;
+    setExe(started);
+    setSteps([]);
+    setLogs([]);
+    setRunning(true);
+    let ended = false;
+    const ctrl = new AbortController();
+    const pollSteps = async () => {
+      while (!ctrl.signal.aborted) {
+        try {
+          setSteps(items<Execution>(await api(`/executions/${enc(started.id)}/children`, { signal: ctrl.signal })));
+        } catch {
+          // The steps are a convenience; the log and status still show.
+        }
+        if (ended) return;
+        await sleep(1000, ctrl.signal).catch(() => undefined);
+      }
+    };
+    pollSteps();
+    const stop = streamLogs(started.id, {
+      onLog: (l) => setLogs((ls) => [...ls, l]),
+      onStatus: (x) => setExe(x),
+      onEnd: async (x) => {
+        ended = true;
+        if (x) setExe(x);
+        setRunning(false);
+        try {
+          const last = await api<Execution>(`/executions/${enc(started.id)}`);
+          setExe(last);
+          markRuntimeError(last);
+        } catch (e) {
+          if (!x) setRunError(e);
+        }
+      },
+      onError: (e) => setRunError(e),
+    });
+    stopStream.current = () => {
+      ctrl.abort();
+      stop();
+    };
+  };
+
+  const markRuntimeError = (x: Execution) => {
+    if (x.status !== 'ENDED_ERROR' || !editor.current) return;
+    const at = errorPosition(x.status_message, name);
+    if (at && editor.current.getDoc() === ranScript.current) editor.current.showError(at.line, at.column, x.status_message ?? 'runtime error');
+  };
+
+  const showRunError = (e: unknown) => {
+    const err = e instanceof ApiError ? ((e.body as any)?.error ?? {}) : {};
+    if (e instanceof ApiError && e.code === 'invalid_inputs') {
+      const p = schema && !rawInputs ? fieldPath(schema, err.field) : null;
+      if (p) {
+        setFieldErrors({ [p]: e.message });
+        document.getElementById(`in-${p.replace(/[^A-Za-z0-9_-]/g, '_')}`)?.focus();
         return;
       }
     }
-    stopStream.current?.();
-    setRunning(true);
-    setLogs([]);
-    setExe(null);
+    setRunError(e);
+  };
+
+  // Run: the editor's script as a draft, without saving a revision.
+  const run = async () => {
+    if (running && exe && !isEnded(exe.status)) return;
+    setRunError(null);
+    const inputs = readInputs();
+    if (!inputs) return;
+    if (isNew) {
+      // A draft runs under an existing flow: the first save creates it.
+      if (!(await save())) {
+        setRunError(new Error('Fix the script first: the new flow could not be saved.'));
+        return;
+      }
+    }
+    editor.current?.clearErrors();
+    const script = editor.current?.getDoc() ?? '';
     try {
-      const started = await api<Execution>(`/flows/${enc(name)}/executions`, { method: 'POST', body: { inputs } });
-      setExe(started);
-      stopStream.current = streamLogs(started.id, {
-        onLog: (l) => setLogs((ls) => [...ls, l]),
-        onStatus: (x) => setExe(x),
-        onEnd: async (x) => {
-          if (x) setExe(x);
-          setRunning(false);
-          try {
-            setExe(await api<Execution>(`/executions/${enc(started.id)}`));
-          } catch (e) {
-            if (!x) setRunError(e);
-          }
-        },
-        onError: (e) => setRunError(e),
-      });
+      const inputsSchema = draftSchema();
+      follow(await api<Execution>(`/flows/${enc(name)}/draft-runs`, { method: 'POST', body: { script, inputs, ...(inputsSchema !== undefined ? { inputs_schema: inputsSchema } : {}) } }), script);
     } catch (e) {
-      setRunError(e);
+      showRunError(e);
       setRunning(false);
     }
   };
 
-  actions.current = { save, run };
+  // Replay: the editor's script against the responses the shown execution recorded.
+  const replay = async () => {
+    if (!exe) return;
+    setRunError(null);
+    editor.current?.clearErrors();
+    const script = editor.current?.getDoc() ?? '';
+    try {
+      follow(await api<Execution>(`/executions/${enc(exe.id)}/replay`, { method: 'POST', body: { script } }), script);
+    } catch (e) {
+      showRunError(e);
+      setRunning(false);
+    }
+  };
+
+  actions.current = { save, run, changed: () => changed() };
 
   useEffect(() => {
     const on = (e: KeyboardEvent) => {
@@ -185,6 +378,7 @@ export function FlowEditorPage({ name }: { name: string }) {
     return () => window.removeEventListener('keydown', on);
   }, []);
 
+  // Unsaved edits: asked before closing the tab and before leaving the page.
   useEffect(() => {
     if (!dirty) return;
     const on = (e: BeforeUnloadEvent) => {
@@ -192,8 +386,12 @@ export function FlowEditorPage({ name }: { name: string }) {
       e.returnValue = '';
     };
     window.addEventListener('beforeunload', on);
-    return () => window.removeEventListener('beforeunload', on);
-  }, [dirty]);
+    const unguard = setLeaveGuard(() => confirm(`Flow “${name}” has unsaved changes. Leave without saving them?`));
+    return () => {
+      window.removeEventListener('beforeunload', on);
+      unguard();
+    };
+  }, [dirty, name]);
 
   const [renameTo, setRenameTo] = useState<string | null>(null);
   const doRename = async (e: Event) => {
@@ -212,6 +410,10 @@ export function FlowEditorPage({ name }: { name: string }) {
     if (!confirm(`Delete flow “${name}”? Its executions stay.`)) return;
     try {
       await api(`/flows/${enc(name)}`, { method: 'DELETE' });
+      keepDraft(name, null);
+      setDirty(false);
+      saved.current = { script: editor.current?.getDoc() ?? '', description, schema: schemaEdit };
+      setLeaveGuard(() => true)(); // drops the unsaved-edits guard: the flow is gone
       navigate('#/flows');
     } catch (err) {
       setSaveError(err);
@@ -220,6 +422,7 @@ export function FlowEditorPage({ name }: { name: string }) {
 
   const out = exe?.outputs;
   const live = !!exe && !isEnded(exe.status);
+  const now = useNow(live);
   const mod = isMac() ? '⌘' : 'Ctrl';
 
   return (
@@ -228,7 +431,7 @@ export function FlowEditorPage({ name }: { name: string }) {
         <h1 id="flow-title">
           <a href="#/flows">Flows</a> / {name}
         </h1>
-        <span class="muted">
+        <span class="muted" data-testid="revision">
           {isNew ? 'new flow (not saved yet)' : revision !== undefined ? `revision ${revision}` : ''}
           {dirty ? ' • unsaved changes' : ''}
         </span>
@@ -269,47 +472,141 @@ export function FlowEditorPage({ name }: { name: string }) {
           value={description}
           onInput={(e) => {
             setDescription(e.currentTarget.value);
-            setDirty(true);
+            changed(e.currentTarget.value);
           }}
           placeholder="What this flow does"
         />
       </label>
+      {keptDraft !== null && (
+        <Notice kind="warn">
+          <span data-testid="kept-draft">This tab kept an unsaved version of the script from before.</span>{' '}
+          <button
+            class="secondary"
+            onClick={() => {
+              editor.current?.setDoc(keptDraft);
+              setKeptDraft(null);
+            }}
+          >
+            Restore it
+          </button>{' '}
+          <button
+            class="secondary"
+            onClick={() => {
+              keepDraft(name, null);
+              setKeptDraft(null);
+            }}
+          >
+            Discard it
+          </button>
+        </Notice>
+      )}
       {saveMsg && <Notice kind="ok">{saveMsg}</Notice>}
       <ErrorBox error={saveError} onClose={() => setSaveError(null)} />
       <div class="editor-host" ref={host} data-testid="editor">
         {!ready && !loadError && <p class="muted pad">Loading editor…</p>}
       </div>
       <p class="muted small">
-        Completion: type <code>this.</code>, <code>system.</code> or inside <code>this.connect({'{'} … {'}'})</code>; <kbd>Ctrl+Space</kbd> opens it. <kbd>{mod}+S</kbd> saves, <kbd>Ctrl+Enter</kbd> saves and runs.
+        Completion: type <code>this.</code>, <code>system.</code> or inside <code>this.connect({'{'} … {'}'})</code>; <kbd>Ctrl+Space</kbd> opens it. <kbd>{mod}+S</kbd> saves a new revision; <kbd>Ctrl+Enter</kbd> runs the
+        script as it is in the editor (a draft run: nothing is saved).
       </p>
+      <details class="schema-box" open={showSchema} onToggle={(e) => setShowSchema((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary>Declared inputs (JSON Schema){saved.current.schema ? '' : ': none'}</summary>
+        <p class="muted small">
+          Every trigger checks its inputs against this schema and fills in defaults; the test run below shows a form for it and checks its inputs against it as edited. Saved with the script. Example:{' '}
+          <code>{'{"type": "object", "properties": {"who": {"type": "string", "default": "world"}}, "required": ["who"]}'}</code>
+        </p>
+        <label for="inputs-schema" class="sr-only">
+          Inputs schema (JSON)
+        </label>
+        <textarea
+          id="inputs-schema"
+          class="mono"
+          rows={8}
+          spellcheck={false}
+          value={schemaEdit}
+          placeholder="No declared inputs: leave empty"
+          onInput={(e) => editSchema(e.currentTarget.value)}
+        />
+      </details>
       {showRevs && editor.current && <Revisions name={name} current={() => editor.current!.getDoc()} onLoad={(s) => editor.current!.setDoc(s)} />}
 
       <section class="testrun" aria-labelledby="testrun-title">
         <h2 id="testrun-title">Test run</h2>
-        <div class="testrun-grid">
-          <div>
-            <label for="run-inputs">Inputs (JSON)</label>
-            <textarea id="run-inputs" class="mono" rows={5} value={inputsText} onInput={(e) => setInputsText(e.currentTarget.value)} spellcheck={false} />
-            <div class="row">
-              <button onClick={() => run()} disabled={!ready || (running && live)} data-testid="run">
-                {running && live ? 'Running…' : 'Run'} <kbd>Ctrl+Enter</kbd>
-              </button>
-              {exe && (
-                <>
-                  <StatusBadge status={exe.status} />
-                  <a href={href(['executions', exe.id])} data-testid="execution-link">
-                    Open execution {exe.id.slice(0, 12)}
-                  </a>
-                  <span class="muted">{duration(exe.started_at ?? exe.created_at, exe.ended_at)}</span>
-                </>
-              )}
+        <form
+          class="testrun-grid"
+          aria-label="Inputs of the test run"
+          onSubmit={(e) => {
+            e.preventDefault();
+            run();
+          }}
+        >
+          {schema && !rawInputs ? (
+            <div class="fields" data-testid="inputs-form">
+              <SchemaFields schema={schema} values={formValues} onChange={setFormValues} errors={fieldErrors} />
             </div>
-            {exe?.status_message && <p class={exe.status === 'ENDED_ERROR' ? 'error' : 'muted'}>{exe.status_message}</p>}
-            <ErrorBox error={runError} onClose={() => setRunError(null)} />
+          ) : (
+            <div>
+              <label for="run-inputs">Inputs (JSON)</label>
+              <textarea id="run-inputs" class="mono" rows={5} value={inputsText} onInput={(e) => setInputsText(e.currentTarget.value)} spellcheck={false} />
+            </div>
+          )}
+          {schema && (
+            <label class="check small">
+              <input
+                type="checkbox"
+                checked={rawInputs}
+                onChange={(e) => {
+                  const raw = e.currentTarget.checked;
+                  if (raw) {
+                    try {
+                      setInputsText(JSON.stringify(collect(schema, formValues), null, 2));
+                    } catch {
+                      // keep the last JSON text
+                    }
+                  }
+                  setRawInputs(raw);
+                }}
+              />
+              Edit the inputs as JSON
+            </label>
+          )}
+          <div class="row">
+            <button type="submit" disabled={!ready || (running && live)} data-testid="run" title="Runs the editor's script without saving it">
+              {running && live ? 'Running…' : 'Run'} <kbd>Ctrl+Enter</kbd>
+            </button>
+            {exe && isEnded(exe.status) && exe.type === 'FLOW' && (
+              <button type="button" class="secondary" onClick={replay} data-testid="replay-draft" title="Runs the editor's script against the responses this execution recorded, calling no service">
+                Replay with this script
+              </button>
+            )}
+            {exe && (
+              <>
+                <StatusBadge status={exe.status} />
+                {exe.trigger && <span class="badge muted">{exe.trigger}</span>}
+                <a href={href(['executions', exe.id])} data-testid="execution-link">
+                  Open execution {exe.id.slice(0, 12)}
+                </a>
+                <span class="muted" data-testid="run-duration">
+                  {duration(exe.started_at ?? exe.created_at, exe.ended_at, now)}
+                </span>
+              </>
+            )}
           </div>
+          {exe?.status_message && (
+            <p class={exe.status === 'ENDED_ERROR' ? 'error' : 'muted'} data-testid="run-status-message">
+              {exe.status_message}
+            </p>
+          )}
+          <ErrorBox error={runError} onClose={() => setRunError(null)} />
+        </form>
+        <StepList steps={steps} now={now} />
+        <div class="row">
+          <h3>Logs</h3>
+          <label class="check small">
+            <input type="checkbox" checked={showChildLogs} onChange={(e) => setShowChildLogs(e.currentTarget.checked)} /> Show the log lines of child flows
+          </label>
         </div>
-        <h3>Logs</h3>
-        <LogView lines={logs} live={live} emptyText={exe ? 'No log lines.' : 'Run the flow to see its log here.'} />
+        <LogView lines={withChildLines(logs, childLines)} live={live} emptyText={exe ? 'No log lines.' : 'Run the flow to see its log here.'} />
         <h3>Result</h3>
         {exe && isEnded(exe.status) ? (
           <>
