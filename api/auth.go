@@ -22,7 +22,7 @@ const (
 	tokenIssuer   = "flowd"
 	tokenAudience = "flowd-api"
 	tokenTTL      = time.Hour
-	ctxClient     = "flowd.client"
+	ctxPrincipal  = "flowd.principal"
 )
 
 // claims are the JWT claims flowd issues: the registered ones plus the client's role
@@ -43,6 +43,13 @@ type Auth struct {
 	// limits webhook calls with a wrong key, in an LRU of its own, so that calls to
 	// many made-up webhook names cannot push an address's failed sign-ins out.
 	failures, hookFailures failureLimiter
+	// accountFailures limits failed password sign-ins per username, whatever the
+	// address, so that an attacker with many addresses still cannot guess fast.
+	accountFailures failureLimiter
+
+	// SessionIdle ends a browser session not used for this long, SessionMax any
+	// session this long after sign-in (0: DefaultSessionIdle, DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
 }
 
 // HashSecret returns the stored form of a client secret. Secrets are 256-bit random
@@ -146,9 +153,21 @@ func (a *Auth) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	)
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get("Authorization")
+		if h == "" {
+			// A browser: its session cookie. A request with a bearer token never
+			// reads cookies, so that a token's caller needs no CSRF token.
+			if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+				p, err := a.sessionAuth(c, ck.Value)
+				if err != nil {
+					return err
+				}
+				c.Set(ctxPrincipal, p)
+				return next(c)
+			}
+		}
 		scheme, raw, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
-			return engine.Errorf(engine.EUnauthorized, "send Authorization: Bearer <token>; get a token from POST /api/v1/auth/token")
+			return engine.Errorf(engine.EUnauthorized, "sign in (POST /api/v1/auth/login), or send Authorization: Bearer <token> with a token from POST /api/v1/auth/token")
 		}
 		var (
 			cl     claims
@@ -179,18 +198,46 @@ func (a *Auth) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if cl.Generation != client.Generation {
 			return engine.Errorf(engine.EUnauthorized, "the API client of this token was deleted (a client with the same id was created since); get a new token from POST /api/v1/auth/token")
 		}
-		c.Set(ctxClient, client)
+		c.Set(ctxPrincipal, Principal{Kind: PrincipalClient, Name: client.ID, Role: client.Role})
 		return next(c)
 	}
 }
 
-// require returns middleware that lets through clients whose role allows need.
+// PrincipalKind says what signed a request in: an API client (bearer token) or a
+// user (browser session).
+type PrincipalKind string
+
+const (
+	PrincipalClient PrincipalKind = "client"
+	PrincipalUser   PrincipalKind = "user"
+)
+
+// Principal is who a request acts for: set by authenticate, read by require, the
+// audit log and started_by.
+type Principal struct {
+	Kind PrincipalKind
+	Name string // the client id or the username
+	Role engine.Role
+	// Session is the id of the browser session of a user (empty for a client).
+	Session string
+}
+
+// String is how the principal is named in records: "client:<id>" or "user:<name>".
+func (p Principal) String() string { return string(p.Kind) + ":" + p.Name }
+
+// principalOf returns the principal that authenticate stored in c.
+func principalOf(c echo.Context) (Principal, bool) {
+	p, ok := c.Get(ctxPrincipal).(Principal)
+	return p, ok
+}
+
+// require returns middleware that lets through principals whose role allows need.
 func require(need engine.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			cl, ok := c.Get(ctxClient).(engine.Client)
-			if !ok || !cl.Role.Allows(need) {
-				return engine.Errorf(engine.EForbidden, "this needs the %s role; your client has %q", need, cl.Role)
+			p, ok := principalOf(c)
+			if !ok || !p.Role.Allows(need) {
+				return engine.Errorf(engine.EForbidden, "this needs the %s role; your %s has %q", need, p.Kind, p.Role)
 			}
 			return next(c)
 		}

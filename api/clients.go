@@ -48,6 +48,7 @@ func (s *Server) createClient(c echo.Context) error {
 	if err := s.Store.CreateClient(c.Request().Context(), cl); err != nil {
 		return err
 	}
+	s.audit(c, "client.create", "client", cl.ID, map[string]any{"role": cl.Role})
 	return c.JSON(http.StatusCreated, createClientResponse{Client: cl, Secret: secret})
 }
 
@@ -55,5 +56,6 @@ func (s *Server) deleteClient(c echo.Context) error {
 	if err := s.Store.DeleteClient(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
+	s.audit(c, "client.delete", "client", c.Param("id"), nil)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -88,6 +88,7 @@ func (s *Server) putConnector(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, "connector.save", "connector", name, map[string]any{"created": created})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -99,6 +100,7 @@ func (s *Server) deleteConnector(c echo.Context) error {
 	if err := s.Resolver.Saved.DeleteConnector(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "connector.delete", "connector", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -125,6 +127,8 @@ func (s *Server) testConnector(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The test calls the connector's service: an action, recorded without the overrides.
+	s.audit(c, "connector.test", "connector", conn.Name, nil)
 	return c.JSON(http.StatusOK, testConnectorResponse{Connector: conn, Test: t})
 }
 
@@ -170,6 +174,7 @@ func (s *Server) putGrant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, "grant.save", "grant", name, map[string]any{"created": created})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -181,5 +186,6 @@ func (s *Server) deleteGrant(c echo.Context) error {
 	if err := s.Resolver.Saved.DeleteGrant(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "grant.delete", "grant", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -247,5 +247,6 @@ func (s *Server) cancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, "execution.cancel", "execution", exec.ID, map[string]any{"flow": exec.Name})
 	return c.JSON(http.StatusAccepted, exec)
 }

@@ -84,10 +84,11 @@ func (s *Server) putFlow(c echo.Context) error {
 		}
 		maxRuntime = *req.MaxRuntime
 	}
-	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, maxRuntime, schema)
+	f, err := s.Store.SaveFlow(c.Request().Context(), name, *req.Script, req.Description, maxRuntime, schema, startedBy(c))
 	if err != nil {
 		return err
 	}
+	s.audit(c, "flow.save", "flow", name, map[string]any{"revision": f.Revision})
 	status := http.StatusOK
 	if getErr != nil { // it did not exist
 		status = http.StatusCreated
@@ -99,6 +100,7 @@ func (s *Server) deleteFlow(c echo.Context) error {
 	if err := s.Store.DeleteFlow(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "flow.delete", "flow", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -136,10 +138,17 @@ func (s *Server) startFlow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	exec, err := s.Engine.StartFlow(c.Request().Context(), c.Param("name"), inputs, engine.TriggerAPI)
+	exec, err := s.Engine.StartFlow(c.Request().Context(), c.Param("name"), inputs, engine.TriggerAPI, startedBy(c))
 	if err != nil {
 		return err
 	}
+	s.auditStart(c, "execution.start", exec)
+	return s.replyStarted(c, exec, wait)
+}
+
+// replyStarted answers a start: 201 with the new execution, or with ?wait= (wait > 0)
+// as waitAndReply does.
+func (s *Server) replyStarted(c echo.Context, exec engine.Execution, wait time.Duration) error {
 	if wait <= 0 {
 		return c.JSON(http.StatusCreated, exec)
 	}

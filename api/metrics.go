@@ -26,6 +26,8 @@ type Metrics struct {
 	connector *prometheus.HistogramVec
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
+	// auditFailures counts audit entries that could not be written (api/audit.go).
+	auditFailures prometheus.Counter
 }
 
 var _ engine.Observer = (*Metrics)(nil)
@@ -71,12 +73,16 @@ func NewMetrics() *Metrics {
 			Help:    "HTTP request duration by method and route pattern.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowd_audit_write_failures_total",
+			Help: "Audit log entries that could not be written after the change they record succeeded (each is logged at level ERROR).",
+		}),
 	}
 	// Counters with known labels start at 0, so that rate() sees the first increase.
 	for _, st := range []engine.Status{engine.StatusEndedSuccess, engine.StatusEndedError, engine.StatusEndedCancelled} {
 		m.ended.WithLabelValues(string(st))
 	}
-	m.reg.MustRegister(m.began, m.ended, m.connector, m.requests, m.latency,
+	m.reg.MustRegister(m.began, m.ended, m.connector, m.requests, m.latency, m.auditFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

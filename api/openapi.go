@@ -79,7 +79,31 @@ var apiOps = []apiOp{
 	{method: "GET", path: "/api/v1/clients", summary: "List API clients.", role: engine.RoleAdmin, status: 200, result: "ClientList"},
 	{method: "POST", path: "/api/v1/clients", summary: "Create an API client; its secret is in this answer only.", role: engine.RoleAdmin, body: "ClientCreate", status: 201, result: "ClientCreated"},
 	{method: "DELETE", path: "/api/v1/clients/:id", summary: "Delete an API client; its tokens stop working, also once a client with the same id is created again.", role: engine.RoleAdmin, status: 204},
+	{method: "GET", path: "/api/v1/audit", summary: "The audit log, newest first, with an opaque cursor: who (actor client:<id>, user:<name>, webhook:<name>, schedule:<name>), when, what (action), to what (target_type, target) and from which address. Read-only: no route writes or deletes entries.",
+		role: engine.RoleAdmin, status: 200, result: "AuditList",
+		query: []string{"actor: client:<id>, user:<name>, webhook:<name> or schedule:<name>", "action: like flow.save or execution.start", "target: a name or execution id",
+			"since: RFC 3339 time, inclusive", "until: RFC 3339 time, exclusive", "limit: page size (default 50, at most 500)", "cursor: next_cursor of the previous page"}},
 	{method: "POST", path: "/api/v1/auth/signing-key/rotate", summary: "Replace the key that signs access tokens: every token issued before, this request's too, stops working at once in every API process; clients get new ones from /api/v1/auth/token.", role: engine.RoleAdmin, status: 204},
+
+	{method: "GET", path: "/api/v1/auth/methods", summary: "How the sign-in page may sign in: password, and single sign-on (oidc: its display name and login_url) when configured, else null.", status: 200, result: "AuthMethods"},
+	{method: "GET", path: "/api/v1/auth/oidc/login", summary: "Start single sign-on: 302 to the OpenID Connect provider (authorization code with PKCE S256), with state and nonce in the short-lived HttpOnly cookie flowd_oidc; 404 when single sign-on is not configured.",
+		status: 302, query: []string{"return_to: a path on this server to go to after the sign-in (anything else: /)"}},
+	{method: "GET", path: "/api/v1/auth/oidc/callback", summary: "Where the provider sends the browser back: checks state and nonce, exchanges the code, verifies the ID token, maps the role claim, finds or creates the user (source oidc), " +
+		"sets the session cookie flowd_session as POST /api/v1/auth/login does and answers 302 to return_to; a refused sign-in answers an HTML page that says why (400, 403, 502 or 503) and sets no session.",
+		status: 302, query: []string{"code: the authorization code", "state: the state of the sign-in this browser started", "error: an error from the provider"}},
+	{method: "POST", path: "/api/v1/auth/login", summary: "Sign a user in with username and password: sets the HttpOnly, SameSite=Lax session cookie flowd_session (Secure over HTTPS) and returns the csrf_token " +
+		"that cookie-authenticated requests other than GET must send in X-CSRF-Token. 401 alike for an unknown user and a wrong password; 429 with Retry-After after 10 failures a minute for one username or from one address.",
+		body: "LoginRequest", status: 200, result: "Login"},
+	{method: "GET", path: "/api/v1/auth/me", summary: "Who the request acts for (kind user or client, name, role) and, for a browser session, its csrf_token.", role: engine.RoleViewer, status: 200, result: "Me"},
+	{method: "POST", path: "/api/v1/auth/logout", summary: "End this browser session: the session is deleted and the cookie cleared; 400 for a bearer token.", role: engine.RoleViewer, status: 204},
+	{method: "GET", path: "/api/v1/auth/sessions", summary: "The caller's own browser sessions (current marks this one); empty for an API client.", role: engine.RoleViewer, status: 200, result: "SessionList"},
+	{method: "DELETE", path: "/api/v1/auth/sessions/:id", summary: "Revoke one of the caller's own sessions; 404 for another's.", role: engine.RoleViewer, status: 204},
+	{method: "GET", path: "/api/v1/users", summary: "List users (never their password hashes).", role: engine.RoleAdmin, status: 200, result: "UserList"},
+	{method: "POST", path: "/api/v1/users", summary: "Create a user with a password of at least 12 characters and a role (or, with source oidc and no password, one who signs in only through single sign-on); 409 when the username is taken.", role: engine.RoleAdmin, body: "UserCreate", status: 201, result: "User"},
+	{method: "GET", path: "/api/v1/users/:username", summary: "One user.", role: engine.RoleAdmin, status: 200, result: "User"},
+	{method: "PATCH", path: "/api/v1/users/:username", summary: "Change a user's role, reset the password, or disable or enable it; a reset or disabling ends its sessions. " +
+		"409 for demoting or disabling the last enabled admin user.", role: engine.RoleAdmin, body: "UserPatch", status: 200, result: "User"},
+	{method: "DELETE", path: "/api/v1/users/:username", summary: "Delete a user and end its sessions; 409 for the last enabled admin user.", role: engine.RoleAdmin, status: 204},
 
 	{method: "GET", path: "/api/v1/webhooks", summary: "List webhooks (never their keys).", role: engine.RoleEditor, status: 200, result: "WebhookList"},
 	{method: "GET", path: "/api/v1/webhooks/:name", summary: "One webhook (never its key).", role: engine.RoleEditor, status: 200, result: "Webhook"},
@@ -140,7 +164,8 @@ var openAPISchemas = map[string]any{
 	"TokenRequest": obj(map[string]any{"grant_type": str(), "client_id": str(), "client_secret": str(), "scope": str()}),
 	"Token":        obj(map[string]any{"access_token": str(), "token_type": str(), "expires_in": integer()}),
 	"Flow": obj(map[string]any{"name": str(), "description": str(), "revision": integer(), "script": str(),
-		"inputs_schema": map[string]any{"type": "object"}, "created_at": dateTime(), "updated_at": dateTime()}),
+		"inputs_schema": map[string]any{"type": "object"}, "created_at": dateTime(), "updated_at": dateTime(),
+		"author": map[string]any{"type": []string{"string", "null"}, "description": "who saved the latest revision: user:<name> or client:<id>; null when not recorded"}}),
 	"FlowList": list("Flow"),
 	"FlowPut": obj(map[string]any{"script": str(), "description": str(), "max_runtime": integer(),
 		"inputs_schema": map[string]any{"type": []string{"object", "null"}, "description": "JSON Schema of the inputs (type, properties, required, default, enum, items, description, format; $ref only within itself; at most 64 KiB); left out keeps the current one, null removes it"}}),
@@ -149,7 +174,8 @@ var openAPISchemas = map[string]any{
 	"ReplayRequest": obj(map[string]any{"script": map[string]any{"type": "string", "description": "the script to replay; left out, the flow's latest revision"}}),
 	"RerunRequest":  obj(map[string]any{"revision": map[string]any{"type": "string", "enum": []string{"latest", "same"}, "default": "latest"}}),
 	"FlowRevisionList": obj(map[string]any{"items": arr(obj(map[string]any{"flow": str(), "revision": integer(), "script": str(),
-		"description": str(), "inputs_schema": map[string]any{"type": "object"}, "created_at": dateTime()}))}),
+		"description": str(), "inputs_schema": map[string]any{"type": "object"}, "created_at": dateTime(),
+		"author": map[string]any{"type": []string{"string", "null"}, "description": "who saved the revision: user:<name> or client:<id>; null when not recorded"}}))}),
 	"StartRequest": obj(map[string]any{"inputs": map[string]any{"type": "object"}}),
 	"Execution": obj(map[string]any{"id": str(), "type": enum("FLOW", "CONNECTION"), "name": str(),
 		"status":         enum("PENDING", "RUNNING", "WAITING", "ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED"),
@@ -157,6 +183,7 @@ var openAPISchemas = map[string]any{
 		"inputs": map[string]any{"type": "object"}, "outputs": map[string]any{"type": "object"}, "trigger": enum("api", "webhook", "schedule", "parent", "draft", "rerun", "replay"),
 		"rerun_of":   map[string]any{"type": "string", "description": "the execution this one re-runs"},
 		"replay_of":  map[string]any{"type": []string{"string", "null"}, "description": "the recorded execution this one replays (a replay, its child flows), or the recorded connection a replayed connection answered with"},
+		"started_by": map[string]any{"type": []string{"string", "null"}, "description": "who started it: user:<name>, client:<id>, webhook:<name> or schedule:<name>; null for child executions"},
 		"created_at": dateTime(), "started_at": dateTime(), "ended_at": dateTime()}),
 	"ExecutionList": obj(map[string]any{"items": arr(ref("Execution")), "next_cursor": str()}),
 	"Logs":          obj(map[string]any{"status": str(), "items": arr(obj(map[string]any{"seq": integer(), "ts": dateTime(), "level": str(), "message": str()}))}),
@@ -173,6 +200,22 @@ var openAPISchemas = map[string]any{
 		"paused": boolean(), "next_runs": arr(dateTime()), "running": arr(str()), "actions": integer(), "skipped_overlap": integer(),
 		"recent_runs": arr(obj(map[string]any{"scheduled_at": dateTime(), "started_at": dateTime(), "execution_id": str()})), "warning": str()}),
 	"ScheduleList": list("Schedule"),
+	"AuditEntry": obj(map[string]any{"id": str(), "at": dateTime(), "actor": str(), "actor_kind": enum("client", "user", "webhook", "schedule", "anonymous"),
+		"action": str(), "target_type": str(), "target": str(), "address": str(), "detail": map[string]any{"type": "object", "description": "more about the action; never a secret's value"}}),
+	"AuthMethods": obj(map[string]any{"password": boolean(), "oidc": map[string]any{"type": []string{"object", "null"},
+		"properties": map[string]any{"name": str(), "login_url": str()}}}),
+	"LoginRequest": obj(map[string]any{"username": str(), "password": str()}),
+	"Login":        obj(map[string]any{"username": str(), "role": enum("admin", "editor", "runner", "viewer"), "csrf_token": str(), "expires_at": dateTime()}),
+	"Me": obj(map[string]any{"kind": enum("user", "client"), "name": str(), "role": enum("admin", "editor", "runner", "viewer"),
+		"csrf_token": map[string]any{"type": "string", "description": "only for a browser session"}}),
+	"SessionList": obj(map[string]any{"items": arr(obj(map[string]any{"id": str(), "created_at": dateTime(), "last_seen_at": dateTime(),
+		"expires_at": dateTime(), "address": str(), "user_agent": str(), "current": boolean()}))}),
+	"User": obj(map[string]any{"username": str(), "role": enum("admin", "editor", "runner", "viewer"), "source": enum("password", "oidc"),
+		"disabled": boolean(), "created_at": dateTime(), "updated_at": dateTime()}),
+	"UserList":   list("User"),
+	"UserCreate": obj(map[string]any{"username": str(), "password": str(), "role": enum("admin", "editor", "runner", "viewer"), "source": enum("password", "oidc")}),
+	"UserPatch":  obj(map[string]any{"role": enum("admin", "editor", "runner", "viewer"), "password": str(), "disabled": boolean()}),
+	"AuditList":  obj(map[string]any{"items": arr(ref("AuditEntry")), "next_cursor": str()}),
 	"SchedulePut": obj(map[string]any{"flow": str(), "inputs": map[string]any{"type": "object"}, "enabled": boolean(),
 		"cron":     map[string]any{"type": "string", "description": `5 fields ("0 3 * * *"), 7 fields with seconds first and year last ("*/10 * * * * * *"), "@daily" or "@every 30s"`},
 		"timezone": map[string]any{"type": "string", "description": "IANA time zone; empty is UTC"},
@@ -213,14 +256,16 @@ func openAPIDocument() map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "flowd API", "version": "1",
 			"description": "flowd runs JavaScript flows durably on Temporal. Every route except those with an empty security list needs " +
-				"Authorization: Bearer <JWT> from POST /api/v1/auth/token; x-flowd-role is the least role it needs (admin > editor > runner > viewer). " +
+				"Authorization: Bearer <JWT> from POST /api/v1/auth/token (or a browser session cookie from POST /api/v1/auth/login); x-flowd-role is the least role it needs (admin > editor > runner > viewer). " +
 				"Errors are {\"error\": {\"code\", \"message\"}}."},
 		"servers": []any{map[string]any{"url": "/", "description": "the flowd server that serves this document"}},
 		"paths":   paths,
 		"components": map[string]any{
-			"responses":       responsesComponent(),
-			"schemas":         openAPISchemas,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+			"responses": responsesComponent(),
+			"schemas":   openAPISchemas,
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": "flowd_session",
+					"description": "a browser session from POST /api/v1/auth/login; requests other than GET also need X-CSRF-Token"}},
 		},
 	}
 }
@@ -249,7 +294,7 @@ func (o apiOp) operation(method, path string) map[string]any {
 	if o.role == "" {
 		op["security"] = []any{}
 	} else {
-		op["security"] = []any{map[string]any{"bearer": []string{}}}
+		op["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"session": []string{}}}
 		op["x-flowd-role"] = string(o.role)
 	}
 	if o.body != "" && method != "GET" && method != "HEAD" {

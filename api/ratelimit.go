@@ -31,6 +31,10 @@ const (
 type failKey struct {
 	addr    netip.Addr
 	webhook string
+	// account is the SHA-256 of a username of a failed password sign-in (counted
+	// apart from addresses, and for unknown usernames too, so that a lock does not
+	// tell which usernames exist).
+	account [32]byte
 }
 
 // failureLimiter counts recent failures per key in an LRU of at most maxTracked
@@ -45,6 +49,17 @@ func (l *failureLimiter) limited(k failKey) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.window(k)) >= maxFailures
+}
+
+// retryAfter returns how long until k is no longer limited (0: it is not).
+func (l *failureLimiter) retryAfter(k failKey) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.window(k)
+	if len(w) < maxFailures {
+		return 0
+	}
+	return max(time.Until(w[len(w)-maxFailures].Add(failWindow)), time.Second)
 }
 
 // fail records a failure for k.
@@ -95,10 +110,15 @@ func (a *Auth) limited(k failKey) bool { return a.limiter(k).limited(k) }
 
 func (a *Auth) fail(k failKey) { a.limiter(k).fail(k) }
 
+func (a *Auth) retryAfter(k failKey) time.Duration { return a.limiter(k).retryAfter(k) }
+
 // limiter returns the limiter of k: webhook calls and sign-ins are counted apart.
 func (a *Auth) limiter(k failKey) *failureLimiter {
 	if k.webhook != "" {
 		return &a.hookFailures
+	}
+	if k.account != ([32]byte{}) {
+		return &a.accountFailures
 	}
 	return &a.failures
 }

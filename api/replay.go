@@ -1,13 +1,7 @@
 package api
 
 import (
-	"errors"
-	"net/http"
-
 	"github.com/labstack/echo/v4"
-
-	"github.com/flowd/flowd/engine"
-	"github.com/flowd/flowd/scripting"
 )
 
 type replayRequest struct {
@@ -36,20 +30,14 @@ func (s *Server) replayExecution(c echo.Context) error {
 	}
 	if req.Script != nil {
 		// The same checks as a save: a replay runs the script as a run would.
-		if err := s.checkScript(src.Name, *req.Script); err != nil {
-			var se *scripting.ScriptError
-			if errors.As(err, &se) {
-				return &engine.Error{Code: engine.EInvalidScript, Message: se.Error(), Line: se.Line, Column: se.Column}
-			}
+		if err := s.scriptError(src.Name, *req.Script); err != nil {
 			return err
 		}
 	}
-	exec, err := s.Engine.StartReplay(ctx, src, req.Script)
+	exec, err := s.Engine.StartReplay(ctx, src, req.Script, startedBy(c))
 	if err != nil {
 		return err
 	}
-	if wait <= 0 {
-		return c.JSON(http.StatusCreated, exec)
-	}
-	return s.waitAndReply(c, exec.ID, wait)
+	s.auditStart(c, "execution.replay", exec)
+	return s.replyStarted(c, exec, wait)
 }

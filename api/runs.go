@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -49,14 +48,12 @@ func (s *Server) draftRun(c echo.Context) error {
 	if err := engine.CheckInputsSchema(req.InputsSchema); err != nil {
 		return err
 	}
-	exec, err := s.Engine.StartDraft(c.Request().Context(), name, *req.Script, req.InputsSchema, inputs)
+	exec, err := s.Engine.StartDraft(c.Request().Context(), name, *req.Script, req.InputsSchema, inputs, startedBy(c))
 	if err != nil {
 		return err
 	}
-	if wait <= 0 {
-		return c.JSON(http.StatusCreated, exec)
-	}
-	return s.waitAndReply(c, exec.ID, wait)
+	s.auditStart(c, "execution.draft_run", exec)
+	return s.replyStarted(c, exec, wait)
 }
 
 type rerunRequest struct {
@@ -77,14 +74,12 @@ func (s *Server) rerun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	exec, err := s.Engine.Rerun(c.Request().Context(), c.Param("id"), req.Revision)
+	exec, err := s.Engine.Rerun(c.Request().Context(), c.Param("id"), req.Revision, startedBy(c))
 	if err != nil {
 		return err
 	}
-	if wait <= 0 {
-		return c.JSON(http.StatusCreated, exec)
-	}
-	return s.waitAndReply(c, exec.ID, wait)
+	s.auditStart(c, "execution.rerun", exec)
+	return s.replyStarted(c, exec, wait)
 }
 
 // inputsObject reads "inputs" of a request body: absent or null is none, anything

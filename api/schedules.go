@@ -142,6 +142,7 @@ func (s *Server) putSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, "schedule.save", "schedule", name, map[string]any{"created": created, "flow": sc.Flow, "cron": sc.Cron, "enabled": sc.Enabled})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -166,5 +167,6 @@ func (s *Server) deleteSchedule(c echo.Context) error {
 	if err := st.DeleteSchedule(ctx, name); err != nil {
 		return err
 	}
+	s.audit(c, "schedule.delete", "schedule", name, nil)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -57,6 +57,8 @@ func (s *Server) putSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The name only: an audit entry never holds a secret's value.
+	s.audit(c, "secret.save", "secret", name, map[string]any{"created": created})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -68,6 +70,7 @@ func (s *Server) deleteSecret(c echo.Context) error {
 	if err := s.Resolver.Secrets.DeleteSecret(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "secret.delete", "secret", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -46,9 +46,14 @@ type Server struct {
 	// TrustedProxies may name the client in X-Forwarded-For (--trusted-proxies);
 	// empty: the client is the socket's peer (see ipExtractor).
 	TrustedProxies []netip.Prefix
+	// Audit keeps the audit log (api/audit.go); nil: the Store, when it keeps one.
+	Audit engine.AuditLog
 	// Scripts checks scripts when they are saved (compiling them) in a sandbox
 	// process with a time and memory limit; nil checks them in this process.
 	Scripts ScriptChecker
+	// OIDC signs users in through an OpenID Connect provider; nil when single
+	// sign-on is not configured (its routes then answer 404).
+	OIDC *OIDC
 }
 
 // ScriptChecker runs scripting.CheckScript where a script cannot hurt the API: a
@@ -84,6 +89,8 @@ func (s *Server) Handler() *echo.Echo {
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/token", s.Auth.token)
+	v1.GET("/auth/oidc/login", s.oidcLogin)
+	v1.GET("/auth/oidc/callback", s.oidcCallback)
 	s.openAPIRoutes(v1)
 	s.metricsRoutes(e)
 
@@ -109,11 +116,25 @@ func (s *Server) Handler() *echo.Echo {
 	s.webhookRoutes(v1, authed)
 	s.scheduleRoutes(authed)
 	s.stateRoutes(authed)
+	s.auditRoutes(authed)
 
 	authed.GET("/clients", s.listClients, admin)
 	authed.POST("/clients", s.createClient, admin)
 	authed.DELETE("/clients/:id", s.deleteClient, admin)
-	authed.POST("/auth/signing-key/rotate", s.Auth.rotateSigningKey, admin)
+	authed.POST("/auth/signing-key/rotate", s.rotateSigningKey, admin)
+
+	// Users and their browser sessions (users.go, sessions.go).
+	v1.GET("/auth/methods", s.authMethods)
+	v1.POST("/auth/login", s.login)
+	authed.GET("/auth/me", s.me, viewer)
+	authed.POST("/auth/logout", s.logout, viewer)
+	authed.GET("/auth/sessions", s.listSessions, viewer)
+	authed.DELETE("/auth/sessions/:id", s.deleteSession, viewer)
+	authed.GET("/users", s.listUsers, admin)
+	authed.POST("/users", s.createUser, admin)
+	authed.GET("/users/:username", s.getUser, admin)
+	authed.PATCH("/users/:username", s.patchUser, admin)
+	authed.DELETE("/users/:username", s.deleteUser, admin)
 
 	// Anything else under /api is an unknown route, never the web UI.
 	v1.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })

@@ -161,9 +161,10 @@ func signingKeyError(err error) error {
 }
 
 // rotateSigningKey is POST /api/v1/auth/signing-key/rotate.
-func (a *Auth) rotateSigningKey(c echo.Context) error {
-	if err := a.Key.Rotate(c.Request().Context()); err != nil {
+func (s *Server) rotateSigningKey(c echo.Context) error {
+	if err := s.Auth.Key.Rotate(c.Request().Context()); err != nil {
 		return err
 	}
+	s.audit(c, "signing_key.rotate", "signing_key", "", nil)
 	return c.NoContent(http.StatusNoContent)
 }

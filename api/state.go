@@ -47,6 +47,8 @@ func (s *Server) answer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Without the answer, which may hold what the message asked for.
+	s.audit(c, "message.answer", "execution", exec.ID, map[string]any{"flow": exec.Name})
 	return c.JSON(http.StatusAccepted, exec)
 }
 
@@ -84,6 +86,7 @@ func (s *Server) putSetting(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, "setting.save", "setting", name, nil)
 	return c.JSON(http.StatusOK, v)
 }
 
@@ -91,6 +94,7 @@ func (s *Server) deleteSetting(c echo.Context) error {
 	if err := s.State.DeleteSetting(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "setting.delete", "setting", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -153,6 +157,7 @@ func (s *Server) putFile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.audit(c, "file.save", "file", name, map[string]any{"size": len(content)})
 	return c.JSON(http.StatusOK, f)
 }
 
@@ -160,5 +165,6 @@ func (s *Server) deleteFile(c echo.Context) error {
 	if err := s.State.DeleteFile(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "file.delete", "file", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -158,6 +158,8 @@ func (s *Server) putWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Never the key: whether it changed is enough.
+	s.audit(c, "webhook.save", "webhook", name, map[string]any{"created": created, "flow": w.Flow, "enabled": w.Enabled, "key_changed": req.Key != nil || generated != ""})
 	v := viewWebhook(saved)
 	v.Key = generated
 	if created {
@@ -174,6 +176,7 @@ func (s *Server) deleteWebhook(c echo.Context) error {
 	if err := st.DeleteWebhook(c.Request().Context(), c.Param("name")); err != nil {
 		return err
 	}
+	s.audit(c, "webhook.delete", "webhook", c.Param("name"), nil)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -239,7 +242,8 @@ func (s *Server) callWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	exec, err := s.Engine.StartFlow(ctx, hook.Flow, inputs, engine.TriggerWebhook)
+	by := "webhook:" + name
+	exec, err := s.Engine.StartFlow(ctx, hook.Flow, inputs, engine.TriggerWebhook, by)
 	if err != nil {
 		if engine.ErrorCode(err) == engine.ENotFound {
 			s.Log.Warn("webhook runs a flow that does not exist", "webhook", name, "flow", hook.Flow)
@@ -247,6 +251,7 @@ func (s *Server) callWebhook(c echo.Context) error {
 		}
 		return err
 	}
+	s.auditAs(c, by, "webhook", "execution.start", "execution", exec.ID, map[string]any{"flow": exec.Name, "trigger": exec.Trigger})
 	c.Response().Header().Set("X-Flowd-Execution-Id", exec.ID)
 	if async || wait <= 0 {
 		return accepted(c, exec)

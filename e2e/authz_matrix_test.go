@@ -21,6 +21,8 @@ var pathParamRE = regexp.MustCompile(`\{[^}]+\}`)
 // token. Driven by the document, which TestOpenAPICoversRoutes keeps equal to the
 // router, so that no route escapes it. It runs on an API of its own, so that an
 // operation that ends every session (rotating the signing key) harms no other test.
+// Each role is played twice: by an API client with a bearer token, and by a user
+// signed in with a browser session (sending its CSRF token).
 func TestAuthorizationMatrix(t *testing.T) {
 	each(t, func(t *testing.T, b *backend) {
 		iso := newIsolated(t, b)
@@ -51,6 +53,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 		login()
+		users := map[string]*browser{}
+		for _, role := range []string{"viewer", "runner", "editor", "admin"} {
+			users[role] = newBrowser(t, a.URL)
+			admin.must(t, "POST", "/api/v1/users", map[string]string{"username": "matrix-" + role, "password": userPassword, "role": role}, nil, 201)
+		}
+		signIn := func() {
+			for role, br := range users {
+				if st, _ := br.call("GET", "/api/v1/auth/me", nil, nil); st != 200 {
+					br.signIn(t, "matrix-"+role, userPassword)
+				}
+			}
+		}
+		signIn()
 
 		type op struct{ method, path, role string }
 		var ops []op
@@ -89,14 +104,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if slices.Contains([]string{"POST", "PUT", "PATCH", "DELETE"}, o.method) {
 				body = "{}"
 			}
-			for _, role := range roles {
-				var e apiError
-				st, err := clients[role].call(o.method, path, body, &e)
+			for _, as := range append(roles, "user viewer", "user runner", "user editor", "user admin") {
+				var (
+					e   apiError
+					st  int
+					err error
+				)
+				role, user := strings.CutPrefix(as, "user ")
+				if user {
+					st, err = users[role].call(o.method, path, body, &e)
+				} else {
+					st, err = clients[role].call(o.method, path, body, &e)
+				}
 				if err != nil && st == 0 {
-					t.Errorf("%s %s as %s: %v", o.method, path, role, err)
+					t.Errorf("%s %s as %s: %v", o.method, path, as, err)
 					continue
 				}
-				what := fmt.Sprintf("%s %s as %s (needs %q): HTTP %d %s", o.method, o.path, role, o.role, st, e.Error.Message)
+				what := fmt.Sprintf("%s %s as %s (needs %q): HTTP %d %s", o.method, o.path, as, o.role, st, e.Error.Message)
 				switch {
 				case o.role == "":
 					if st == 401 || st == 403 {
@@ -123,6 +147,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if st, _ := clients["viewer"].call("GET", "/api/v1/flows", nil, nil); st == 401 {
 				login()
 			}
+			// An operation that ended a user's session (logout): sign in again.
+			signIn()
 		}
 	})
 }

@@ -80,7 +80,7 @@ func TestLimits(t *testing.T) {
 			pushFlow(t, b.api, name+"_noop", "function handler() {}")
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			exec, err := eng.StartFlow(ctx, name, nil, engine.TriggerAPI)
+			exec, err := eng.StartFlow(ctx, name, nil, engine.TriggerAPI, "")
 			if err != nil {
 				t.Fatal(err)
 			}

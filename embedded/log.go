@@ -188,12 +188,11 @@ func (q *quieter) expected(r slog.Record) bool {
 		// failures", "Operation failed with internal error."); nothing is wrong.
 		// A deadline that passed says "context deadline exceeded" and stays.
 		return true
-	case r.Message == "Failed to poll for task.":
-		// The server's internal workers (its SDK clients) poll its own frontend,
-		// which closes their streams with "graceful_stop" when it stops first.
-		return anyAttrContains(r, "graceful_stop")
-	case r.Message == "network dial error":
-		// While stopping, services dial others that have already stopped.
+	case r.Message == "Failed to poll for task.", r.Message == "network dial error":
+		// While the server stops, its internal workers (its SDK clients) poll its
+		// frontend, which closes their streams ("graceful_stop") or has already
+		// stopped ("connection refused"), and its services dial others that have
+		// stopped. At any other time these stay.
 		return q.stopping.Load()
 	}
 	return false

@@ -107,10 +107,10 @@ func TestLoggerDemotions(t *testing.T) {
 		log      func(tlog.Logger)
 		want     string
 	}{
-		{"PollGracefulStop", false, func(l tlog.Logger) { l.Warn("Failed to poll for task.", tag.Error(gracefulStop)) }, "DEBUG"},
+		{"PollWhileStopping", true, func(l tlog.Logger) { l.Warn("Failed to poll for task.", tag.Error(gracefulStop)) }, "DEBUG"},
 		// The server's internal workers log through the SDK's adapter, with "Error".
-		{"PollGracefulStopSDKKey", false, func(l tlog.Logger) { tlog.NewSdkLogger(l).Warn("Failed to poll for task.", "Error", gracefulStop) }, "DEBUG"},
-		{"PollOtherError", false, func(l tlog.Logger) { l.Warn("Failed to poll for task.", tag.Error(refused)) }, "INFO"},
+		{"PollWhileStoppingSDK", true, func(l tlog.Logger) { tlog.NewSdkLogger(l).Warn("Failed to poll for task.", "Error", refused) }, "DEBUG"},
+		{"PollWhileRunning", false, func(l tlog.Logger) { tlog.NewSdkLogger(l).Warn("Failed to poll for task.", "Error", gracefulStop) }, "INFO"},
 		{"DialWhileStopping", true, func(l tlog.Logger) { l.Warn("network dial error", tag.Error(refused)) }, "DEBUG"},
 		{"DialWhileRunning", false, func(l tlog.Logger) { l.Warn("network dial error", tag.Error(refused)) }, "INFO"},
 		{"OperationCanceled", false, func(l tlog.Logger) {

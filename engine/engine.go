@@ -47,10 +47,12 @@ type Engine struct {
 }
 
 // StartFlow starts the latest revision of a flow with the given inputs and returns the
-// PENDING execution. It returns ENotFound for an unknown flow and EUnavailable when
-// Temporal cannot be reached (the execution is then recorded as ENDED_ERROR).
-func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]any, trigger Trigger) (Execution, error) {
-	return e.start(ctx, pendingFlow{Flow: name, Inputs: inputs, Trigger: trigger})
+// PENDING execution; startedBy is recorded as its started_by ("client:<id>",
+// "webhook:<name>", ...; "" records none). It returns ENotFound for an unknown flow
+// and EUnavailable when Temporal cannot be reached (the execution is then recorded as
+// ENDED_ERROR).
+func (e *Engine) StartFlow(ctx context.Context, name string, inputs map[string]any, trigger Trigger, startedBy string) (Execution, error) {
+	return e.start(ctx, pendingFlow{Flow: name, Inputs: inputs, Trigger: trigger, StartedBy: startedBy})
 }
 
 // start records a new root execution as p says (createPending, with a new id) and
@@ -99,6 +101,10 @@ type pendingFlow struct {
 	Draft *Draft
 	// RerunOf names the execution that this one runs again.
 	RerunOf *string
+	// StartedBy is who starts a root execution ("" for a child flow).
+	StartedBy string
+	// Audit, when set, is written in the transaction that records the execution.
+	Audit *AuditEntry
 }
 
 // Draft is an unsaved script of a flow to run once (Engine.StartDraft).
@@ -197,8 +203,13 @@ func createPending(ctx context.Context, st Store, p pendingFlow) (pendingRun, er
 		return pendingRun{}, Errorf(EInvalid, "the inputs are %d bytes as JSON, over the limit of %d: pass large data as a file (PUT /api/v1/files/{name}) and its name as an input", len(raw), MaxInputBytes)
 	}
 	run.Execution = Execution{ID: p.ID, Type: TypeFlow, Name: flow.Name, Status: StatusPending, ParentID: p.ParentID, RootID: p.RootID,
-		FlowRevision: rev.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: p.Trigger, CreatedAt: p.At.UTC(), ReplayOf: p.ReplayOf, RerunOf: p.RerunOf}
-	if err := st.Record(ctx, Progress{Create: []Execution{run.Execution}}); err != nil {
+		FlowRevision: rev.Revision, Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: p.Trigger, CreatedAt: p.At.UTC(), ReplayOf: p.ReplayOf, RerunOf: p.RerunOf,
+		StartedBy: optional(p.StartedBy)}
+	progress := Progress{Create: []Execution{run.Execution}}
+	if p.Audit != nil {
+		progress.Audit = []AuditEntry{*p.Audit}
+	}
+	if err := st.Record(ctx, progress); err != nil {
 		return pendingRun{}, err
 	}
 	run.Revision, run.Script, run.MaxRuntime = rev.Revision, rev.Script, flow.MaxRuntime

@@ -76,9 +76,9 @@ func (e *Engine) ReplaySource(ctx context.Context, id string) (Execution, error)
 // StartReplay starts a replay of src (from ReplaySource) with script, or the flow's
 // latest revision when script is nil, and returns the PENDING execution: trigger
 // "replay", replay_of src.ID, src's inputs, and the flow's latest revision as
-// flow_revision (the one a given script was based on). It returns ENotFound when the flow no longer exists and EUnavailable
+// flow_revision (the one a given script was based on), and startedBy as started_by. It returns ENotFound when the flow no longer exists and EUnavailable
 // when Temporal cannot be reached.
-func (e *Engine) StartReplay(ctx context.Context, src Execution, script *string) (Execution, error) {
+func (e *Engine) StartReplay(ctx context.Context, src Execution, script *string, startedBy string) (Execution, error) {
 	flow, err := e.Store.GetFlow(ctx, src.Name)
 	if ErrorCode(err) == ENotFound {
 		return Execution{}, Errorf(ENotFound, "flow %q no longer exists: save it again (PUT /api/v1/flows/%s) to replay its executions", src.Name, src.Name)
@@ -104,7 +104,7 @@ func (e *Engine) StartReplay(ctx context.Context, src Execution, script *string)
 	}
 	srcID := src.ID
 	exec := Execution{ID: id.String(), Type: TypeFlow, Name: flow.Name, Status: StatusPending, RootID: id.String(), FlowRevision: revision,
-		Inputs: src.Inputs, Outputs: json.RawMessage("{}"), Trigger: TriggerReplay, CreatedAt: time.Now().UTC(), ReplayOf: &srcID}
+		Inputs: src.Inputs, Outputs: json.RawMessage("{}"), Trigger: TriggerReplay, CreatedAt: time.Now().UTC(), ReplayOf: &srcID, StartedBy: optional(startedBy)}
 	if len(exec.Inputs) == 0 {
 		exec.Inputs = json.RawMessage("{}")
 	}

@@ -10,18 +10,18 @@ import (
 // "draft", records the flow's latest revision (the one the draft was based on) as its
 // flow_revision, is listed with the flow's executions, and runs with the limits of
 // any execution. The inputs are checked against schema when it is set, else against
-// the latest revision's inputs_schema.
+// the latest revision's inputs_schema. startedBy is recorded as in StartFlow.
 //
 // The caller has checked the script as a save would (the API runs the save-time
 // checks first). It returns ENotFound, saying to save the flow first, when the flow
 // does not exist, EInvalidInputs for inputs that do not fit, and StartFlow's errors.
-func (e *Engine) StartDraft(ctx context.Context, name, script string, schema json.RawMessage, inputs map[string]any) (Execution, error) {
+func (e *Engine) StartDraft(ctx context.Context, name, script string, schema json.RawMessage, inputs map[string]any, startedBy string) (Execution, error) {
 	if _, err := e.Store.GetFlow(ctx, name); ErrorCode(err) == ENotFound {
 		return Execution{}, Errorf(ENotFound, "flow %q does not exist: a draft run tests changes to a saved flow, so save it first (PUT /api/v1/flows/%s), then run drafts of it", name, name)
 	} else if err != nil {
 		return Execution{}, err
 	}
-	return e.start(ctx, pendingFlow{Flow: name, Inputs: inputs, Trigger: TriggerDraft, Draft: &Draft{Script: script, InputsSchema: schema}})
+	return e.start(ctx, pendingFlow{Flow: name, Inputs: inputs, Trigger: TriggerDraft, Draft: &Draft{Script: script, InputsSchema: schema}, StartedBy: startedBy})
 }
 
 // Rerun values: which revision a re-run runs.
@@ -32,13 +32,14 @@ const (
 
 // Rerun starts the FLOW execution id again, with the inputs it was started with
 // (defaults included), as a new root execution with trigger "rerun" whose rerun_of
-// is id. revision is RerunLatest ("" too) or RerunSame.
+// is id. revision is RerunLatest ("" too) or RerunSame; startedBy is recorded as in
+// StartFlow.
 //
 // It returns ENotFound for an unknown execution or a flow deleted since, EInvalid
 // for another revision value, for a CONNECTION execution (only flows are re-run),
 // and for "same" of a draft run (its script was never saved), EInvalidInputs when
 // the inputs no longer fit the revision's inputs_schema, and StartFlow's errors.
-func (e *Engine) Rerun(ctx context.Context, id, revision string) (Execution, error) {
+func (e *Engine) Rerun(ctx context.Context, id, revision, startedBy string) (Execution, error) {
 	orig, err := e.Store.GetExecution(ctx, id)
 	if err != nil {
 		return Execution{}, err
@@ -50,7 +51,7 @@ func (e *Engine) Rerun(ctx context.Context, id, revision string) (Execution, err
 		}
 		return Execution{}, Errorf(EInvalid, "execution %s is a %s (a connector call), which is not re-run on its own: re-run the flow execution that made it, %s", id, orig.Type, parent)
 	}
-	p := pendingFlow{Flow: orig.Name, Trigger: TriggerRerun, RerunOf: &orig.ID}
+	p := pendingFlow{Flow: orig.Name, Trigger: TriggerRerun, RerunOf: &orig.ID, StartedBy: startedBy}
 	switch revision {
 	case "", RerunLatest:
 	case RerunSame:

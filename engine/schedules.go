@@ -226,8 +226,16 @@ type ScheduledRun struct {
 // gets two rows or changes revision. It returns an error only when the store fails.
 func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (ScheduledRun, error) {
 	run := ScheduledRun{ExecutionID: in.WorkflowID}
+	// No API request records a scheduled run's start: the audit entry is written with
+	// the execution, in one transaction, so a retry that finds the row writes neither.
+	by, actor := "", "schedule"
+	if name := scheduleOf(in.WorkflowID); name != "" {
+		by, actor = "schedule:"+name, "schedule:"+name
+	}
+	entry := &AuditEntry{At: in.At.UTC(), Actor: actor, ActorKind: "schedule", Action: "execution.start", TargetType: "execution", Target: in.WorkflowID,
+		Detail: AuditDetail(map[string]any{"flow": in.Flow, "trigger": TriggerSchedule})}
 	p, err := createPending(ctx, a.Store, pendingFlow{ID: in.WorkflowID, RootID: in.WorkflowID, Flow: in.Flow, Inputs: in.Inputs,
-		Trigger: TriggerSchedule, At: in.At})
+		Trigger: TriggerSchedule, At: in.At, StartedBy: by, Audit: entry})
 	switch code := ErrorCode(err); {
 	case code == ENotFound || code == EInvalid || code == EInvalidInputs:
 		switch code {
@@ -245,8 +253,8 @@ func (a *Activities) BeginScheduled(ctx context.Context, in ScheduledInput) (Sch
 		}
 		at := in.At.UTC()
 		exec := Execution{ID: in.WorkflowID, Type: TypeFlow, Name: in.Flow, Status: StatusEndedError, StatusMessage: run.Error, RootID: in.WorkflowID,
-			Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerSchedule, CreatedAt: at, EndedAt: &at}
-		return run, a.Store.Record(ctx, Progress{Create: []Execution{exec}})
+			Inputs: raw, Outputs: json.RawMessage("{}"), Trigger: TriggerSchedule, CreatedAt: at, EndedAt: &at, StartedBy: optional(by)}
+		return run, a.Store.Record(ctx, Progress{Create: []Execution{exec}, Audit: []AuditEntry{*entry}})
 	case err != nil:
 		return run, err
 	case p.Execution.Status.Ended():

@@ -11,8 +11,8 @@ import (
 type Store interface {
 	// SaveFlow creates a flow or adds a revision; maxRuntime is in seconds (0: the
 	// server default), inputsSchema the revision's JSON Schema of the inputs (empty
-	// or null: none).
-	SaveFlow(ctx context.Context, name, script, description string, maxRuntime int, inputsSchema json.RawMessage) (Flow, error)
+	// or null: none), author who saves it (empty: none recorded).
+	SaveFlow(ctx context.Context, name, script, description string, maxRuntime int, inputsSchema json.RawMessage, author string) (Flow, error)
 	GetFlow(ctx context.Context, name string) (Flow, error)
 	GetFlowRevision(ctx context.Context, name string, revision int) (FlowRevision, error)
 	ListFlows(ctx context.Context) ([]Flow, error)
@@ -38,6 +38,37 @@ type Store interface {
 	ServerKey(ctx context.Context, name string, generate func() (string, error)) (string, error)
 
 	Ping(ctx context.Context) error
+
+	UserStore
+}
+
+// UserStore persists user accounts and their browser sessions. Like Store it returns
+// ENotFound for a missing record and EConflict for a duplicate.
+type UserStore interface {
+	// CreateUser stores a new user, or returns EConflict when the username is taken.
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, username string) (User, error)
+	// UpdateUser writes u's role, password hash, source, disabled and updated_at.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes a user and their sessions.
+	DeleteUser(ctx context.Context, username string) error
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int64, error)
+
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByToken returns the session whose cookie value hashes to tokenHash.
+	SessionByToken(ctx context.Context, tokenHash string) (Session, error)
+	// TouchSession sets a session's last_seen_at.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// ListSessions returns a user's sessions, newest first.
+	ListSessions(ctx context.Context, username string) ([]Session, error)
+	// DeleteSession deletes one of username's sessions, or returns ENotFound.
+	DeleteSession(ctx context.Context, username, id string) error
+	// DeleteSessions deletes all of username's sessions.
+	DeleteSessions(ctx context.Context, username string) error
+	// DeleteEndedSessions deletes sessions whose absolute end is before now or that
+	// were last seen before idleSince, and returns how many.
+	DeleteEndedSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 }
 
 // ExecutionFilter selects executions for a list; zero fields do not filter.
@@ -66,6 +97,9 @@ type Progress struct {
 	Logs    []LogLine
 	// Created, when set, receives how many of Create were new (the others existed).
 	Created *int64 `json:"-"`
+	// Audit are audit log entries to write in the same transaction (a scheduled
+	// run's start, which no API request records).
+	Audit []AuditEntry `json:"-"`
 }
 
 // ExecutionUpdate changes an execution's status and, when set, its other fields.

@@ -78,6 +78,8 @@ type Flow struct {
 	InputsSchema json.RawMessage `json:"inputs_schema,omitempty"`
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
+	// Author is who saved the latest revision (see FlowRevision.Author).
+	Author *string `json:"author"`
 }
 
 // FlowRevision is one saved version of a flow's script. Executions run the revision they
@@ -90,6 +92,9 @@ type FlowRevision struct {
 	// InputsSchema is the JSON Schema of the revision's inputs (absent: none).
 	InputsSchema json.RawMessage `json:"inputs_schema,omitempty"`
 	CreatedAt    time.Time       `json:"created_at"`
+	// Author is who saved the revision ("user:<name>", "client:<id>"); nil for
+	// revisions saved before flowd kept it and for the seeded examples.
+	Author *string `json:"author"`
 }
 
 // Execution is one run of a flow or one connector call, a node in a tree rooted at the
@@ -117,6 +122,10 @@ type Execution struct {
 	ReplayOf *string `json:"replay_of"`
 	// RerunOf is the execution this one re-runs with the same inputs (trigger "rerun").
 	RerunOf *string `json:"rerun_of,omitempty"`
+	// StartedBy is who started a root execution: "client:<id>", "user:<name>",
+	// "webhook:<name>" or "schedule:<name>"; nil for child executions and for
+	// executions recorded before flowd kept it.
+	StartedBy *string `json:"started_by"`
 }
 
 // LogLine is one line an execution logged. Seq orders the lines of one execution and
@@ -171,4 +180,41 @@ type Client struct {
 	// Generation is random per creation and named in the client's tokens, so that
 	// a deleted client's tokens stay dead when a client of the same id is created.
 	Generation string `json:"-"`
+}
+
+// User is a person who signs in to the web UI: with a password (Source "password")
+// or through single sign-on (Source "oidc", no password).
+type User struct {
+	Username string `json:"username"`
+	Role     Role   `json:"role"`
+	// PasswordHash is an argon2id PHC string ("$argon2id$v=19$m=...,t=...,p=...$salt$key");
+	// empty for a user who signs in only through single sign-on.
+	PasswordHash string    `json:"-"`
+	Source       string    `json:"source"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// User sources.
+const (
+	UserSourcePassword = "password"
+	UserSourceOIDC     = "oidc"
+)
+
+// Session is a user's browser session. The cookie holds a random value; only its
+// SHA-256 (TokenHash) is stored, so that reading the database signs no one in.
+type Session struct {
+	// ID names the session in lists and DELETE; it is not the cookie value.
+	ID        string
+	TokenHash string
+	Username  string
+	CSRFToken string
+	CreatedAt time.Time
+	// LastSeenAt is updated at most once a minute (idle timeout).
+	LastSeenAt time.Time
+	// ExpiresAt is the absolute end, whatever the activity.
+	ExpiresAt time.Time
+	Address   string
+	UserAgent string
 }

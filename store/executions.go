@@ -142,6 +142,11 @@ func (s *Store) Record(ctx context.Context, p engine.Progress) error {
 				*p.Created = res.RowsAffected
 			}
 		}
+		for _, e := range p.Audit {
+			if err := writeAudit(tx, e); err != nil {
+				return err
+			}
+		}
 		for _, u := range p.Updates {
 			set := map[string]any{}
 			if u.Status != "" {

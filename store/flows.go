@@ -13,8 +13,13 @@ import (
 	"github.com/flowd/flowd/engine"
 )
 
-// SaveFlow creates the flow or adds a revision to it, in one transaction.
-func (s *Store) SaveFlow(ctx context.Context, name, script, description string, maxRuntime int, inputsSchema json.RawMessage) (engine.Flow, error) {
+// SaveFlow creates the flow or adds a revision to it, in one transaction; author
+// ("" for none) is recorded on the revision and the flow.
+func (s *Store) SaveFlow(ctx context.Context, name, script, description string, maxRuntime int, inputsSchema json.RawMessage, author string) (engine.Flow, error) {
+	var by *string
+	if author != "" {
+		by = &author
+	}
 	schema := ""
 	if t := bytes.TrimSpace(inputsSchema); len(t) > 0 && string(t) != "null" {
 		schema = string(t)
@@ -40,11 +45,11 @@ func (s *Store) SaveFlow(ctx context.Context, name, script, description string, 
 			return err
 		}
 		cur.Revision++
-		cur.Script, cur.Description, cur.UpdatedAt, cur.MaxRuntimeSeconds, cur.InputsSchema = script, description, now, maxRuntime, schema
+		cur.Script, cur.Description, cur.UpdatedAt, cur.MaxRuntimeSeconds, cur.InputsSchema, cur.Author = script, description, now, maxRuntime, schema, by
 		if err := tx.Save(&cur).Error; err != nil {
 			return err
 		}
-		rev := revisionRow{FlowName: name, Revision: cur.Revision, Script: script, Description: description, InputsSchema: schema, CreatedAt: now}
+		rev := revisionRow{FlowName: name, Revision: cur.Revision, Script: script, Description: description, InputsSchema: schema, CreatedAt: now, Author: by}
 		if err := tx.Create(&rev).Error; err != nil {
 			return err
 		}
@@ -78,7 +83,7 @@ func (s *Store) GetFlowRevision(ctx context.Context, name string, revision int) 
 // ListFlows returns all flows by name, without their scripts.
 func (s *Store) ListFlows(ctx context.Context) ([]engine.Flow, error) {
 	var rows []flowRow
-	if err := s.db.WithContext(ctx).Select("name, description, revision, created_at, updated_at").Order("name").Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Select("name, description, revision, created_at, updated_at, author").Order("name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	return domains[engine.Flow](rows), nil

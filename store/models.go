@@ -21,13 +21,15 @@ type flowRow struct {
 	MaxRuntimeSeconds int
 	// InputsSchema is the latest revision's JSON Schema of the inputs ('': none).
 	InputsSchema string
+	// Author is who saved the latest revision (NULL: not recorded).
+	Author *string
 }
 
 func (flowRow) TableName() string { return "flows" }
 
 func (r flowRow) domain() engine.Flow {
 	return engine.Flow{Name: r.Name, Description: r.Description, Revision: r.Revision, Script: r.Script,
-		MaxRuntime: r.MaxRuntimeSeconds, InputsSchema: schemaJSON(r.InputsSchema), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		MaxRuntime: r.MaxRuntimeSeconds, InputsSchema: schemaJSON(r.InputsSchema), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Author: r.Author}
 }
 
 type revisionRow struct {
@@ -38,13 +40,15 @@ type revisionRow struct {
 	CreatedAt   time.Time
 	// InputsSchema is the revision's JSON Schema of the inputs ('': none).
 	InputsSchema string
+	// Author is who saved the revision (NULL: not recorded).
+	Author *string
 }
 
 func (revisionRow) TableName() string { return "flow_revisions" }
 
 func (r revisionRow) domain() engine.FlowRevision {
 	return engine.FlowRevision{FlowName: r.FlowName, Revision: r.Revision, Script: r.Script,
-		Description: r.Description, InputsSchema: schemaJSON(r.InputsSchema), CreatedAt: r.CreatedAt.UTC()}
+		Description: r.Description, InputsSchema: schemaJSON(r.InputsSchema), CreatedAt: r.CreatedAt.UTC(), Author: r.Author}
 }
 
 type executionRow struct {
@@ -65,6 +69,7 @@ type executionRow struct {
 	Message       *string
 	ReplayOf      *string
 	RerunOf       *string
+	StartedBy     *string
 }
 
 func (executionRow) TableName() string { return "executions" }
@@ -75,7 +80,7 @@ func toExecutionRow(e engine.Execution) executionRow {
 		ParentID: e.ParentID, RootID: e.RootID, FlowRevision: e.FlowRevision,
 		Inputs: jsonText(e.Inputs), Outputs: jsonText(e.Outputs), Trigger: string(e.Trigger),
 		CreatedAt: e.CreatedAt.UTC(), StartedAt: utcPtr(e.StartedAt), EndedAt: utcPtr(e.EndedAt),
-		ReplayOf: e.ReplayOf, RerunOf: e.RerunOf,
+		ReplayOf: e.ReplayOf, RerunOf: e.RerunOf, StartedBy: e.StartedBy,
 	}
 }
 
@@ -85,7 +90,7 @@ func (r executionRow) domain() engine.Execution {
 		StatusMessage: r.StatusMessage, ParentID: r.ParentID, RootID: r.RootID, FlowRevision: r.FlowRevision,
 		Inputs: json.RawMessage(r.Inputs), Outputs: json.RawMessage(r.Outputs), Trigger: engine.Trigger(r.Trigger),
 		CreatedAt: r.CreatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), EndedAt: utcPtr(r.EndedAt),
-		Message: rawPtr(r.Message), ReplayOf: r.ReplayOf, RerunOf: r.RerunOf,
+		Message: rawPtr(r.Message), ReplayOf: r.ReplayOf, RerunOf: r.RerunOf, StartedBy: r.StartedBy,
 	}
 }
 

@@ -54,6 +54,25 @@ type Config struct {
 	Role                   string // all, api or worker
 	AdminClientID          string
 	AdminSecret            string
+	// AdminUser and AdminPassword create or reset that admin user at every start
+	// (FLOWD_ADMIN_USER, FLOWD_ADMIN_PASSWORD); without a password, the first start
+	// creates AdminUser (empty: "admin") with a random password.
+	AdminUser, AdminPassword string
+	// SessionIdle and SessionMax end browser sessions not used for that long, and
+	// any session that long after sign-in (0: api.DefaultSessionIdle, DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
+	// OIDCIssuer turns on single sign-on with that OpenID Connect provider, with
+	// OIDCClientID and OIDCClientSecret; the redirect URI to register there is
+	// <PublicURL>/api/v1/auth/oidc/callback. OIDCName is the button's label.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCName string
+	// OIDCRoleClaim is the ID token claim (empty: groups) whose values OIDCRoleMap
+	// maps to roles; OIDCDefaultRole is the role of a user whose values map to none
+	// (empty: such users are refused). OIDCAutoProvision creates users at their first
+	// sign-in. See api.OIDCConfig.
+	OIDCRoleClaim     string
+	OIDCRoleMap       map[string]string
+	OIDCDefaultRole   string
+	OIDCAutoProvision bool
 	// BlockPrivateNetworks keeps connector requests away from loopback, private and
 	// link-local addresses (SSRF); nil: on with TemporalAddress (production), off
 	// for the embedded development setup.
@@ -104,6 +123,9 @@ type App struct {
 	// AdminClientID and AdminSecret are set when this start created the bootstrap admin
 	// (or it was given in Config).
 	AdminClientID, AdminSecret string
+	// AdminUser and AdminPassword are set when this start created the first admin
+	// user with a random password (to print once).
+	AdminUser, AdminPassword string
 
 	Store    *store.Store
 	Engine   *engine.Engine
@@ -314,6 +336,9 @@ func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
 	if secret != "" {
 		a.AdminClientID, a.AdminSecret = id, secret
 	}
+	if a.AdminUser, a.AdminPassword, err = api.BootstrapUser(ctx, a.Store, cfg.AdminUser, cfg.AdminPassword); err != nil {
+		return fmt.Errorf("create the bootstrap admin user: %w", err)
+	}
 	if a.Sandboxes == nil {
 		// An API-only process checks saved scripts in sandboxes too; one spare does.
 		if err := a.startSandboxes(cfg, 1); err != nil {
@@ -322,11 +347,14 @@ func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
 	}
 	srv := &api.Server{
 		Scripts: a.Sandboxes,
-		Engine:  a.Engine, Store: a.Store, State: a.Store, Auth: &api.Auth{Store: a.Store, Key: key}, Resolver: a.resolver, Log: cfg.Log, Web: web.Assets(),
+		Engine:  a.Engine, Store: a.Store, State: a.Store, Auth: &api.Auth{Store: a.Store, Key: key, SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax}, Resolver: a.resolver, Log: cfg.Log, Web: web.Assets(),
 		Ready:       a.ready,
 		Unavailable: unavailable,
 	}
 	srv.Webhooks, srv.Schedules, srv.WebhookWait, srv.Metrics = a.Store, a.Store, cfg.WebhookWait, a.Metrics
+	if srv.OIDC, err = newOIDC(cfg, a.Engine.BaseURL, a.resolver.Keyring); err != nil {
+		return err
+	}
 	if srv.TrustedProxies, err = api.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
@@ -351,6 +379,7 @@ func (a *App) startAPI(ctx context.Context, cfg Config, ln net.Listener) error {
 	rctx, stopRetention := context.WithCancel(context.Background())
 	a.closers = append(a.closers, stopRetention)
 	go runRetention(rctx, a.Store, cfg.Retention, cfg.Log)
+	go runSessionCleanup(rctx, srv.Auth, cfg.Log)
 	// Ends the rows whose workflow Temporal closed without flowd recording it
 	// (engine/reconcile.go); safe to run in every API process at once.
 	rec := &engine.Reconciler{Store: a.Store, Temporal: a.Temporal, Log: cfg.Log.With("component", "reconciler"),

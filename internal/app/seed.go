@@ -22,7 +22,7 @@ func seedExamples(ctx context.Context, st *store.Store, log *slog.Logger) {
 		if _, err := st.GetFlow(ctx, ex.Name); engine.ErrorCode(err) != engine.ENotFound {
 			continue
 		}
-		if _, err := st.SaveFlow(ctx, ex.Name, ex.Script, "example from examples/"+ex.Name+".js", 0, ex.InputsSchema); err != nil {
+		if _, err := st.SaveFlow(ctx, ex.Name, ex.Script, "example from examples/"+ex.Name+".js", 0, ex.InputsSchema, ""); err != nil {
 			log.Warn("saving an example flow failed", "flow", ex.Name, "error", err)
 			continue
 		}

@@ -5,7 +5,8 @@
 // this.sleep() parks the execution in WAITING until it is cancelled or the
 // time is up. It is NOT the product: the real e2e runs against flowd.
 //
-//   node e2e/mock-server.mjs [port]   (env MOCK_CLIENT_ID / MOCK_CLIENT_SECRET)
+//   node e2e/mock-server.mjs [port]   (env MOCK_CLIENT_ID / MOCK_CLIENT_SECRET,
+//   MOCK_ADMIN_USER / MOCK_ADMIN_PASSWORD for the admin user: admin / secret-password)
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,7 +28,19 @@ const subs = new Map(); // id -> Set(fn(event, data))
 const kinds = ['connectors', 'secrets', 'grants', 'webhooks', 'schedules', 'settings', 'files'];
 const store = Object.fromEntries(kinds.map((k) => [k, new Map()]));
 const clients = new Map([[CLIENT_ID, { id: CLIENT_ID, name: 'admin', role: 'admin', created_at: new Date().toISOString(), secret: CLIENT_SECRET }]]);
+const users = new Map([[process.env.MOCK_ADMIN_USER || 'admin', { username: process.env.MOCK_ADMIN_USER || 'admin', role: 'admin', source: 'password', disabled: false, created_at: new Date().toISOString(), updated_at: new Date().toISOString(), password: process.env.MOCK_ADMIN_PASSWORD || 'secret-password' }]]);
+const sessions = new Map(); // cookie value -> {id, username, csrf, created_at, expires_at}
+const auditLog = []; // newest last
+let actor = ''; // the principal of the request being handled
 let seqId = 0;
+const publicUser = ({ password, ...u }) => u;
+function audit(req, action, target_type, target, detail = {}) {
+  auditLog.push({ id: String(auditLog.length + 1), at: new Date().toISOString(), actor, actor_kind: actor.split(':')[0], action, target_type, target, address: req.socket.remoteAddress, detail });
+}
+function cookieSession(req) {
+  const m = /(?:^|;\s*)flowd_session=([^;]+)/.exec(req.headers.cookie || '');
+  return m ? sessions.get(m[1]) : undefined;
+}
 
 const now = () => new Date().toISOString();
 const newId = () => `${Date.now().toString(36)}${(seqId++).toString(36).padStart(4, '0')}${crypto.randomBytes(4).toString('hex')}`;
@@ -84,6 +97,7 @@ function newExe(fields) {
     started_at: null,
     ended_at: null,
     trigger: 'api',
+    started_by: fields.parent_id ? null : actor || null,
     ...fields,
   };
   if (!x.root_id) x.root_id = x.parent_id ? exes.get(x.parent_id).root_id : x.id;
@@ -234,9 +248,88 @@ const server = http.createServer(async (req, res) => {
       tokens.set(t, Date.now() + ttl * 1000);
       return send(res, 200, { access_token: t, token_type: 'Bearer', expires_in: ttl });
     }
+    if (parts[0] === 'auth' && parts[1] === 'methods' && m === 'GET') return send(res, 200, { password: true, oidc: null });
+    if (parts[0] === 'auth' && parts[1] === 'login' && m === 'POST') {
+      const b = await readJSON(req);
+      const u = users.get(b.username);
+      if (!u || u.disabled || u.password !== b.password) return err(res, 401, 'unauthorized', 'wrong username or password');
+      const value = crypto.randomBytes(16).toString('hex');
+      const se = { id: crypto.randomBytes(8).toString('hex'), username: u.username, csrf: crypto.randomBytes(16).toString('hex'), created_at: now(), expires_at: new Date(Date.now() + 12 * 3600e3).toISOString(), address: req.socket.remoteAddress, user_agent: req.headers['user-agent'] || '' };
+      sessions.set(value, se);
+      actor = `user:${u.username}`;
+      audit(req, 'session.login', 'user', u.username);
+      res.setHeader('Set-Cookie', `flowd_session=${value}; Path=/; HttpOnly; SameSite=Lax`);
+      return send(res, 200, { username: u.username, role: u.role, csrf_token: se.csrf, expires_at: se.expires_at });
+    }
     const auth = req.headers.authorization || '';
     const tok = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!tokens.has(tok) || tokens.get(tok) < Date.now()) return err(res, 401, 'unauthorized', 'Missing or invalid bearer token');
+    let principal;
+    if (auth) {
+      if (!tokens.has(tok) || tokens.get(tok) < Date.now()) return err(res, 401, 'unauthorized', 'Missing or invalid bearer token');
+      principal = { kind: 'client', name: CLIENT_ID, role: 'admin' };
+    } else {
+      const se = cookieSession(req);
+      const u = se && users.get(se.username);
+      if (!u || u.disabled) return err(res, 401, 'unauthorized', 'sign in (POST /api/v1/auth/login), or send Authorization: Bearer <token>');
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(m) && req.headers['x-csrf-token'] !== se.csrf) return err(res, 403, 'forbidden', 'send the header X-CSRF-Token with the csrf_token from POST /api/v1/auth/login or GET /api/v1/auth/me');
+      principal = { kind: 'user', name: u.username, role: u.role, session: se };
+    }
+    actor = `${principal.kind}:${principal.name}`;
+    const ranks = ['viewer', 'runner', 'editor', 'admin'];
+    // The mock checks roles only where the UI hides things: writes need editor, admin pages admin.
+    const needs = parts[0] === 'users' || parts[0] === 'audit' || parts[0] === 'clients' ? 'admin' : m === 'GET' || parts[0] === 'auth' ? 'viewer' : parts[0] === 'executions' || parts[2] === 'executions' ? 'runner' : 'editor';
+    if (ranks.indexOf(principal.role) < ranks.indexOf(needs)) return err(res, 403, 'forbidden', `this needs the ${needs} role`);
+
+    if (parts[0] === 'auth') {
+      if (parts[1] === 'me' && m === 'GET') return send(res, 200, { kind: principal.kind, name: principal.name, role: principal.role, ...(principal.session ? { csrf_token: principal.session.csrf } : {}) });
+      if (parts[1] === 'logout' && m === 'POST' && principal.session) {
+        for (const [k, v] of sessions) if (v === principal.session) sessions.delete(k);
+        audit(req, 'session.logout', 'user', principal.name);
+        res.writeHead(204, { 'Set-Cookie': 'flowd_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax' });
+        return res.end();
+      }
+      if (parts[1] === 'sessions' && principal.session) {
+        const mine = [...sessions.entries()].filter(([, v]) => v.username === principal.name);
+        if (m === 'GET' && parts.length === 2) return send(res, 200, { items: mine.map(([, v]) => ({ id: v.id, created_at: v.created_at, last_seen_at: now(), expires_at: v.expires_at, address: v.address, user_agent: v.user_agent, current: v === principal.session })) });
+        const hit = mine.find(([, v]) => v.id === parts[2]);
+        if (m === 'DELETE' && hit) { sessions.delete(hit[0]); res.writeHead(204); return res.end(); }
+        return err(res, 404, 'not_found', 'no such session of yours');
+      }
+    }
+
+    // Users and the audit log
+    if (parts[0] === 'users') {
+      if (parts.length === 1 && m === 'GET') return send(res, 200, { items: [...users.values()].map(publicUser) });
+      if (parts.length === 1 && m === 'POST') {
+        const b = await readJSON(req);
+        if (users.has(b.username)) return err(res, 409, 'conflict', `user ${b.username} exists`);
+        if (!b.password || b.password.length < 12) return err(res, 400, 'bad_request', 'password: use at least 12 characters');
+        const u = { username: b.username, role: b.role || 'viewer', source: 'password', disabled: false, created_at: now(), updated_at: now(), password: b.password };
+        users.set(u.username, u);
+        audit(req, 'user.create', 'user', u.username, { role: u.role });
+        return send(res, 201, publicUser(u));
+      }
+      const u = users.get(parts[1]);
+      if (!u) return err(res, 404, 'not_found', `user ${parts[1]} not found`);
+      if (m === 'GET') return send(res, 200, publicUser(u));
+      if (m === 'PATCH') {
+        const b = await readJSON(req);
+        for (const k of ['role', 'password', 'disabled']) if (b[k] !== undefined) u[k] = b[k];
+        u.updated_at = now();
+        if (b.password !== undefined || b.disabled) for (const [k, v] of sessions) if (v.username === u.username) sessions.delete(k);
+        audit(req, 'user.update', 'user', u.username, { role: b.role });
+        return send(res, 200, publicUser(u));
+      }
+      if (m === 'DELETE') { users.delete(u.username); audit(req, 'user.delete', 'user', u.username); res.writeHead(204); return res.end(); }
+    }
+    if (parts[0] === 'audit' && m === 'GET') {
+      const q = url.searchParams;
+      let list = auditLog.slice().reverse().filter((e) => (!q.get('actor') || e.actor === q.get('actor')) && (!q.get('action') || e.action === q.get('action')) && (!q.get('target') || e.target === q.get('target')));
+      const start = Number(q.get('cursor') || 0);
+      const limit = Number(q.get('limit') || 50);
+      const next = start + limit < list.length ? String(start + limit) : null;
+      return send(res, 200, { items: list.slice(start, start + limit), next_cursor: next });
+    }
 
     // Flows
     if (parts[0] === 'flows') {
@@ -252,7 +345,9 @@ const server = http.createServer(async (req, res) => {
           if (bad) return err(res, 422, 'invalid_script', bad.message, { line: bad.line, column: bad.column });
           const fl = f || { name, revisions: [] };
           const rev = { revision: fl.revisions.length + 1, script: b.script, description: b.description || '', created_at: now() };
+          rev.author = actor;
           fl.revisions.push(rev);
+          audit(req, 'flow.save', 'flow', name, { revision: rev.revision });
           flows.set(name, fl);
           return send(res, f ? 200 : 201, { name, revision: rev.revision, description: rev.description, created_at: rev.created_at });
         }

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // Browser test of flowd's web UI, against a running flowd.
 //
-// Env: FLOWD_URL (http://127.0.0.1:PORT), FLOWD_CLIENT_ID, FLOWD_CLIENT_SECRET,
+// Env: FLOWD_URL (http://127.0.0.1:PORT), FLOWD_CLIENT_ID, FLOWD_CLIENT_SECRET (an admin
+//      API client: it creates the test's users, and signs in by the secondary way),
 //      TARGET_URL (answers GET with {"value":{"joke":"..."}}),
+//      SSO_FLOWD_URL, SSO_NAME, SSO_USER, SSO_ROLE (optional: a second flowd with single
+//      sign-on configured, the button's provider name, and the user and role the
+//      provider's next token makes),
 //      ARTIFACTS_DIR (default web/e2e/artifacts), CHROMIUM_PATH (default /usr/bin/chromium),
 //      E2E_TIMEOUT_MS (per step wait, default 30000).
 // Exits non-zero with a message naming the failed step.
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +55,12 @@ const secretName = `E2E_TOKEN_${suffix}`;
 const connName = `e2e_conn_${suffix}`;
 const hookName = `e2e_hook_${suffix}`;
 const clientName = `e2e client ${suffix}`;
+// The users the test signs in as (created through the API with the admin client).
+const userName = `e2e_admin_${suffix}`;
+const viewerName = `e2e_viewer_${suffix}`;
+const tempName = `e2e_temp_${suffix}`;
+const password = `pw-${suffix}-correct horse`;
+const SSO_URL = (process.env.SSO_FLOWD_URL || '').replace(/\/+$/, '');
 const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
 
 const jokeScript = `function handler(system, inputs) {
@@ -149,6 +160,7 @@ function log(msg) {
 
 const dialogs = [];
 let dismissDialogs = 0;
+let promptAnswer = '';
 let passed = 0;
 let skipped = 0;
 // dev.mjs sets E2E_CORE_ONLY=1: its mock server imitates only the core routes, so the
@@ -237,9 +249,19 @@ async function applyFilters(f) {
   await form.getByRole('button', { name: 'Apply' }).click();
 }
 
-/** Calls the API with the page's token. */
+let adminToken = '';
+/** Calls the API as the admin API client (a bearer token from FLOWD_CLIENT_ID/SECRET). */
 async function apiCall(p, opts = {}) {
-  const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('flowd.session') || '{}').token);
+  if (!adminToken) {
+    const r = await fetch(`${FLOWD_URL}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }),
+    });
+    if (!r.ok) throw new Error(`the admin client cannot get a token: ${r.status} ${await r.text()}`);
+    adminToken = (await r.json()).access_token;
+  }
+  const token = adminToken;
   const res = await fetch(`${FLOWD_URL}/api/v1${p}`, {
     method: opts.method || 'GET',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -248,6 +270,37 @@ async function apiCall(p, opts = {}) {
   const text = await res.text();
   if (!res.ok) throw new Error(`${opts.method || 'GET'} ${p} answered ${res.status}: ${text.slice(0, 300)}`);
   return text ? JSON.parse(text) : null;
+}
+
+/** Signs in p with a username and password through the sign-in page; waits for the menu. */
+async function signInUser(p, name, pw) {
+  await p.getByLabel('Username').fill(name);
+  await p.getByLabel('Password').fill(pw);
+  await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+  const err = p.locator('.error');
+  await Promise.race([
+    p.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: T }),
+    err.first().waitFor({ timeout: T }).then(async () => {
+      throw new Error(`sign-in of ${name} failed: ${await err.first().innerText()}`);
+    }),
+  ]);
+}
+
+// A second browser (not the persistent one) for other people: each context has its own cookies.
+let otherBrowser;
+async function otherContext() {
+  otherBrowser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage'] });
+  const ctx = await otherBrowser.newContext({ viewport: { width: 1360, height: 1000 } });
+  ctx.setDefaultTimeout(T);
+  return ctx;
+}
+
+/** The status of a fetch made by page p itself (same origin, with its cookie). */
+function pageFetch(p, url, init) {
+  return p.evaluate(async ([u, i]) => {
+    const r = await fetch(u, i);
+    return { status: r.status, text: await r.text() };
+  }, [url, init]);
 }
 
 /** Waits until fn() returns a truthy value; returns it. */
@@ -316,23 +369,26 @@ try {
     if (dismissDialogs > 0) {
       dismissDialogs--;
       d.dismiss().catch(() => undefined);
-    } else d.accept().catch(() => undefined);
+    } else d.accept(d.type() === 'prompt' ? promptAnswer : undefined).catch(() => undefined);
   });
 
-  await run('open the UI and sign in', async () => {
+  await run('open the UI and sign in as a user with a username and password', async () => {
+    // The admin API client creates the user (users are people; clients are machines).
+    await apiCall('/users', { method: 'POST', body: { username: userName, password, role: 'admin' } });
     await page.goto(`${FLOWD_URL}/`);
-    await page.getByLabel('Client ID').fill(CLIENT_ID);
-    await page.getByLabel('Client secret').fill(CLIENT_SECRET);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const err = page.locator('.error');
-    await Promise.race([
-      page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: T }),
-      err.first().waitFor({ timeout: T }).then(async () => {
-        throw new Error(`sign-in failed: ${await err.first().innerText()}`);
-      }),
-    ]);
-    const stored = await page.evaluate(() => sessionStorage.getItem('flowd.session'));
-    if (!stored || !JSON.parse(stored).token) throw new Error('no token in sessionStorage after sign-in');
+    // A wrong password is refused with the server's message.
+    await page.getByLabel('Username').fill(userName);
+    await page.getByLabel('Password').fill(`${password}-wrong`);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expectText(page.locator('.error'), /Sign-in refused.*401/, 'a wrong password');
+    await signInUser(page, userName, password);
+    await expectText(page.getByTestId('who'), new RegExp(`${esc(userName)} \\(admin\\)`), 'the header names the user and role');
+    // The session is the HttpOnly cookie: nothing for scripts in storage, and no cookie in document.cookie.
+    if (await page.evaluate(() => sessionStorage.getItem('flowd.session'))) throw new Error('a user session left a token in sessionStorage');
+    const cookies = await context.cookies(FLOWD_URL);
+    const c = cookies.find((x) => x.name === 'flowd_session');
+    if (!c || !c.httpOnly || c.sameSite !== 'Lax') throw new Error(`the session cookie is not HttpOnly SameSite=Lax: ${JSON.stringify(c)}`);
+    if ((await page.evaluate(() => document.cookie)).includes('flowd_session')) throw new Error('scripts can read the session cookie');
   });
 
   await run(`create flow ${jokeFlow}`, () => createFlow(jokeFlow));
@@ -853,13 +909,215 @@ try {
     await page.setViewportSize({ width: 1360, height: 1000 });
   });
 
-  await realOnly('keyboard sign-in in a new tab; the token is renewed before it expires', async () => {
+  await run('who started a run and who wrote a revision; a second tab and a reload keep the session', async () => {
+    // Step 2's test run and save were the user's: the execution names them, and so does the revision.
+    await page.goto(`${FLOWD_URL}/#/executions?flow=${encodeURIComponent(jokeFlow)}`);
+    await expectText(page.getByTestId('row-started-by'), new RegExp(`^user:${esc(userName)}$`), 'the executions list names who started the run');
+    // (The newest run may be the webhook's of a later step: open one the user started.)
+    await page.getByTestId('executions-table').locator('tbody tr', { has: page.getByTestId('row-started-by').filter({ hasText: `user:${userName}` }) }).first().locator('a.mono').click();
+    await expectText(page.getByTestId('started-by'), new RegExp(`user:${esc(userName)}`), 'the execution page names who started it');
+    await page.goto(`${FLOWD_URL}/#/flows/${encodeURIComponent(jokeFlow)}`);
+    await page.locator('.cm-content').waitFor({ timeout: T });
+    await page.getByRole('button', { name: 'History' }).click();
+    await expectText(page.getByTestId('revision-author'), new RegExp(`by user:${esc(userName)}`), 'the flow history names the revision author');
+    // A second tab (same browser) is signed in by the cookie, and so is a reload.
+    const p2 = await context.newPage();
+    await p2.goto(`${FLOWD_URL}/#/executions`);
+    await p2.getByTestId('executions-table').waitFor({ timeout: T });
+    await expectText(p2.getByTestId('who'), new RegExp(esc(userName)), 'the second tab is signed in as the user');
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: T });
+    await expectText(page.getByTestId('who'), new RegExp(esc(userName)), 'after a reload the user is still signed in');
+    // After the reload the CSRF token came from GET /auth/me: a save still works.
+    await page.locator('.cm-content').waitFor({ timeout: T });
+    await saveWithKeyboard();
+    await p2.close();
+  });
+
+  await run('CSRF: a POST without the header, and a forged form from another origin, get 403', async () => {
+    await page.goto(`${FLOWD_URL}/#/flows`);
+    await page.getByRole('heading', { name: 'Flows' }).waitFor({ timeout: T });
+    const startURL = `${FLOWD_URL}/api/v1/flows/${encodeURIComponent(jokeFlow)}/executions`;
+    const before = (await apiCall(`/executions?flow=${encodeURIComponent(jokeFlow)}&limit=100`)).items.length;
+    const noHeader = await pageFetch(page, startURL, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"inputs":{}}' });
+    if (noHeader.status !== 403 || !/X-CSRF-Token/.test(noHeader.text)) throw new Error(`a POST without X-CSRF-Token answered ${noHeader.status}: ${noHeader.text}`);
+    // Another origin on the same host (another port): the same site for the browser, so
+    // SameSite=Lax sends the cookie; the missing token (and the Origin) must refuse it.
+    const evil = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end(`<!doctype html><form id="f" method="POST" action="${startURL}" enctype="text/plain"><input name='{"inputs":{},"x":"' value='"}'><button>Win a prize</button></form>`);
+    });
+    await new Promise((r) => evil.listen(0, new URL(FLOWD_URL).hostname, r));
+    try {
+      const evilURL = `http://${new URL(FLOWD_URL).hostname}:${evil.address().port}/`;
+      await page.goto(evilURL);
+      const [resp] = await Promise.all([page.waitForResponse((r) => r.url() === startURL, { timeout: T }), page.getByRole('button', { name: 'Win a prize' }).click()]);
+      const text = await resp.text().catch(() => '');
+      if (resp.status() !== 403) throw new Error(`the forged cross-origin form POST answered ${resp.status()}: ${text}`);
+      log(`  forged form: ${resp.status()} ${text.slice(0, 160)}`);
+    } finally {
+      evil.close();
+    }
+    const after = (await apiCall(`/executions?flow=${encodeURIComponent(jokeFlow)}&limit=100`)).items.length;
+    if (after !== before) throw new Error(`a refused request started an execution (${before} -> ${after})`);
+    await page.goto(`${FLOWD_URL}/#/flows`);
+    await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: T });
+  });
+
+  await run('users page: create, change the role, reset the password, disable, delete', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor({ timeout: T });
+    const form = page.getByRole('form', { name: 'Create a user' });
+    for (const [n, r] of [
+      [viewerName, 'viewer'],
+      [tempName, 'runner'],
+    ]) {
+      await form.getByLabel('Username').fill(n);
+      await form.getByLabel('Password').fill(password);
+      await form.getByLabel('Role').selectOption(r);
+      await form.getByRole('button', { name: 'Create user' }).click();
+      await page.locator(`tr[data-user="${n}"]`).waitFor({ timeout: T });
+    }
+    const row = page.locator(`tr[data-user="${tempName}"]`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'users.png'), fullPage: false });
+    await row.getByLabel(`Role of ${tempName}`).selectOption('editor');
+    await until(async () => (await apiCall(`/users/${tempName}`)).role === 'editor', 'the role change did not reach the server');
+    promptAnswer = `${password}-new`;
+    await row.getByRole('button', { name: `Reset the password of ${tempName}` }).click();
+    await page.getByText(new RegExp(`Password of “${esc(tempName)}” reset`)).waitFor({ timeout: T });
+    const login = await fetch(`${FLOWD_URL}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: tempName, password: promptAnswer }) });
+    if (login.status !== 200) throw new Error(`the reset password does not sign in: ${login.status} ${await login.text()}`);
+    await row.getByRole('button', { name: `Disable ${tempName}` }).click();
+    await row.getByText('disabled').waitFor({ timeout: T });
+    await row.getByRole('button', { name: `Delete ${tempName}` }).click();
+    await row.waitFor({ state: 'detached', timeout: T });
+    if (await page.locator('.error').count()) throw new Error(await page.locator('.error').first().innerText());
+  });
+
+  await run('a viewer user sees no Save or Run, no admin pages, and a clear message when forced', async () => {
+    const ctx = await otherContext();
+    const v = await ctx.newPage();
+    v.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    v.on('dialog', (d) => d.accept().catch(() => undefined));
+    await v.goto(`${FLOWD_URL}/`);
+    await signInUser(v, viewerName, password);
+    const nav = v.getByRole('navigation', { name: 'Main' });
+    for (const admin of ['Users', 'Audit', 'API clients']) if (await nav.getByRole('link', { name: admin }).count()) throw new Error(`a viewer sees the ${admin} page in the menu`);
+    await v.getByRole('heading', { name: 'Flows' }).waitFor({ timeout: T });
+    await v.locator('tr', { hasText: jokeFlow }).first().waitFor({ timeout: T });
+    if (await v.getByTestId('flow-run').count()) throw new Error('a viewer sees Run on the flow list');
+    await v.goto(`${FLOWD_URL}/#/flows/${encodeURIComponent(jokeFlow)}`);
+    await v.locator('.cm-content').waitFor({ timeout: T });
+    await v.getByTestId('read-only').waitFor({ timeout: T });
+    if (await v.getByTestId('save').count()) throw new Error('a viewer sees Save');
+    if (await v.getByTestId('run').count()) throw new Error('a viewer sees Run');
+    await v.locator('.cm-content').click();
+    await v.keyboard.press(`${mod}+s`);
+    await expectText(v.locator('.error'), /Your role \(viewer\) cannot save flows/, 'Ctrl+S as a viewer');
+    await v.goto(`${FLOWD_URL}/#/users`);
+    await expectText(v.getByTestId('role-refused'), /for admins.*role viewer/, 'the Users page opened by its address');
+    // Forced past the UI (with the right CSRF token), the server refuses by role.
+    const forced = await v.evaluate(async (url) => {
+      const me = await (await fetch('/api/v1/auth/me')).json();
+      const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token }, body: '{"inputs":{}}' });
+      return { status: r.status, text: await r.text() };
+    }, `/api/v1/flows/${encodeURIComponent(jokeFlow)}/executions`);
+    if (forced.status !== 403) throw new Error(`a viewer's start answered ${forced.status}: ${forced.text}`);
+    await ctx.close();
+  });
+
+  await run('your sessions: another browser of the user is listed and revoked', async () => {
+    const ctx = await otherContext();
+    const o = await ctx.newPage();
+    await o.goto(`${FLOWD_URL}/`);
+    await signInUser(o, userName, password);
+    await page.goto(`${FLOWD_URL}/#/sessions`);
+    const rows = page.getByTestId('sessions-table').locator('tbody tr');
+    await until(async () => (await rows.count()) >= 2, 'the sessions page does not list both browsers');
+    if ((await page.locator('tr[data-current="true"]').count()) !== 1) throw new Error('exactly one session should be marked as this one');
+    await page.getByTestId('sessions-table').locator('tbody tr:not([data-current])').first().getByRole('button', { name: 'Revoke' }).click();
+    await until(async () => (await rows.count()) === 1, 'the revoked session is still listed');
+    // The other browser is signed out at its next request (a page change, or its own
+    // polling of "Waiting for you" if that comes first).
+    await o.evaluate(() => (location.hash = '#/executions'));
+    await o.getByLabel('Username').waitFor({ timeout: T });
+    await expectText(o.locator('.notice'), /session has ended|sign in again/i, 'the revoked browser says why it was signed out');
+    await ctx.close();
+  });
+
+  await run('the audit page lists what the user did in this test', async () => {
+    await page.goto(`${FLOWD_URL}/#/audit`);
+    await page.getByRole('heading', { name: 'Audit' }).waitFor({ timeout: T });
+    const form = page.getByRole('form', { name: 'Filter the audit log' });
+    const actions = CORE_ONLY ? ['session.login', 'flow.save', 'user.create', 'user.update', 'user.delete'] : ['session.login', 'flow.save', 'execution.draft_run', 'execution.start', 'execution.cancel', 'user.create', 'user.update', 'user.delete'];
+    for (const a of actions) {
+      await form.getByLabel('Actor').fill(`user:${userName}`);
+      await form.getByLabel('Action').fill(a);
+      await form.getByRole('button', { name: 'Apply' }).click();
+      await expectText(page.getByTestId('audit-table').locator(`tr[data-action="${a}"]`), new RegExp(esc(`user:${userName}`)), `the audit entry ${a} of user:${userName}`).catch(async (e) => {
+        const got = await apiCall(`/audit?actor=${encodeURIComponent(`user:${userName}`)}&limit=200`).catch((x) => ({ items: [{ action: String(x) }] }));
+        throw new Error(`${e.message}\n(the API lists for this actor: ${[...new Set(got.items.map((x) => x.action))].join(', ') || 'nothing'})`);
+      });
+    }
+    await form.getByLabel('Actor').fill('');
+    await form.getByLabel('Action').fill('user.create');
+    await form.getByLabel('Target').fill(viewerName);
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await expectText(page.getByTestId('audit-table').locator('tr[data-action="user.create"]'), new RegExp(esc(viewerName)), 'the audit entry of the viewer user created on the Users page');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'audit.png'), fullPage: false });
+  });
+
+  await run('sign out: the session ends, and the other tab gets the sign-in page at its next request', async () => {
+    const p2 = await context.newPage();
+    await p2.goto(`${FLOWD_URL}/#/flows`);
+    await p2.getByRole('heading', { name: 'Flows' }).waitFor({ timeout: T });
+    await page.goto(`${FLOWD_URL}/#/flows`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor({ timeout: T });
+    if ((await context.cookies(FLOWD_URL)).some((c) => c.name === 'flowd_session' && c.value)) throw new Error('the session cookie is still set after signing out');
+    await p2.evaluate(() => (location.hash = '#/executions'));
+    await p2.getByLabel('Username').waitFor({ timeout: T });
+    await page.reload();
+    await page.getByLabel('Username').waitFor({ timeout: T });
+    await p2.close();
+  });
+
+  if (SSO_URL) {
+    await run(`single sign-on: "Sign in with ${process.env.SSO_NAME}" signs ${process.env.SSO_USER} in as ${process.env.SSO_ROLE}`, async () => {
+      const ctx = await otherContext();
+      const s = await ctx.newPage();
+      s.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+      await s.goto(`${SSO_URL}/#/executions`);
+      await s.getByRole('link', { name: `Sign in with ${process.env.SSO_NAME}` }).waitFor({ timeout: T });
+      await s.screenshot({ path: path.join(ARTIFACTS, 'sign-in.png'), fullPage: false });
+      await s.getByRole('link', { name: `Sign in with ${process.env.SSO_NAME}` }).click();
+      await s.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: T });
+      await expectText(s.getByTestId('who'), new RegExp(`${esc(process.env.SSO_USER)} \\(${esc(process.env.SSO_ROLE)}\\)`), 'the header after single sign-on');
+      // Back where the sign-in started, and the session is a cookie session like any user's.
+      await s.getByTestId('executions-table').waitFor({ timeout: T });
+      const me = await pageFetch(s, '/api/v1/auth/me', {});
+      if (me.status !== 200 || !JSON.parse(me.text).csrf_token) throw new Error(`GET /auth/me after single sign-on: ${me.status} ${me.text}`);
+      await s.reload();
+      await expectText(s.getByTestId('who'), new RegExp(esc(process.env.SSO_USER)), 'after a reload the SSO user is still signed in');
+      await ctx.close();
+    });
+  }
+
+  await realOnly('keyboard sign-in with an API client in a new tab; the token is renewed before it expires', async () => {
     const p2 = await context.newPage();
     p2.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     await p2.clock.install();
     await p2.goto(`${FLOWD_URL}/`);
+    // Username has the focus; Tab along to "Sign in with an API client" and press Enter.
+    await p2.getByLabel('Username').waitFor({ timeout: T });
+    for (let i = 0; i < 6; i++) {
+      await p2.keyboard.press('Tab');
+      if ((await p2.evaluate(() => document.activeElement?.textContent?.trim())) === 'Sign in with an API client') break;
+    }
+    await p2.keyboard.press('Enter');
     // Client ID has the focus; Tab to the secret, Enter submits.
     await p2.getByLabel('Client ID').waitFor({ timeout: T });
+    await until(async () => (await p2.evaluate(() => document.activeElement?.getAttribute('name'))) === 'client_id', 'Client ID does not get the focus');
     await p2.keyboard.type(CLIENT_ID);
     await p2.keyboard.press('Tab');
     await p2.keyboard.type(CLIENT_SECRET);
@@ -886,6 +1144,7 @@ try {
   });
 
   await context.close();
+  await otherBrowser?.close();
   fs.rmSync(userDataDir, { recursive: true, force: true });
   if (consoleErrors.length) log(`browser console errors (not fatal):\n  ${consoleErrors.join('\n  ')}`);
   log(`PASS: all steps passed; screenshots in ${ARTIFACTS}`);
@@ -902,6 +1161,7 @@ try {
     console.error(`e2e: page URL ${page.url()}; screenshot ${shot}`);
   }
   await context?.close().catch(() => undefined);
+  await otherBrowser?.close().catch(() => undefined);
   fs.rmSync(userDataDir, { recursive: true, force: true });
   process.exit(1);
 }

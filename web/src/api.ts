@@ -21,12 +21,20 @@ export class ApiError extends Error {
   }
 }
 
+function roleHint(err: ApiError): string {
+  if (/csrf/i.test(err.message)) return ' — reload the page to get a fresh CSRF token.';
+  const s = session;
+  if (!s) return '';
+  const who = s.kind === 'user' ? `your role (${s.role || 'unknown'})` : `your API client's role (${s.role || 'unknown'})`;
+  return ` — ${who} does not allow this; ask an admin for a higher role.`;
+}
+
 /** Human-readable text for any error, with the HTTP status when there is one. */
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) {
     let hint = '';
     if (err.status === 401) hint = ' — your session is not valid any more; sign in again.';
-    if (err.status === 403) hint = ' — your API client\'s role does not allow this.';
+    if (err.status === 403) hint = roleHint(err);
     if (err.status === 404 && err.code === 'http_404') hint = ' — this route is not available on this server.';
     const where = err.line ? ` (line ${err.line}${err.column ? `, column ${err.column}` : ''})` : '';
     return `${err.message}${where} [${err.status} ${err.code}]${hint}`;
@@ -36,17 +44,33 @@ export function errorText(err: unknown): string {
 }
 
 // ---------------------------------------------------------------------------
-// Session: the token lives in sessionStorage (tab-scoped). The client secret
-// is kept only in memory, to renew the token before it expires; after a page
-// reload the stored token is used until it expires and then the user signs in
-// again.
+// Session. Two kinds:
+// - a user (username and password, or single sign-on): the server keeps the session
+//   behind an HttpOnly cookie that fetch sends by itself (same origin), so it holds
+//   across tabs and reloads; only the CSRF token is kept here (in memory, fetched
+//   again from GET /auth/me after a reload) and sent as X-CSRF-Token on every
+//   request that is not a GET.
+// - an API client (client id and secret): the bearer token lives in sessionStorage
+//   (tab-scoped). The secret is kept only in memory, to renew the token before it
+//   expires; after a page reload the stored token is used until it expires.
 
 const KEY = 'flowd.session';
 
-interface Session {
-  token: string;
-  expiresAt: number; // epoch ms
-  clientId: string;
+/** Roles from least to most allowed; each includes the ones before it. */
+export const ROLES = ['viewer', 'runner', 'editor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Session {
+  kind: 'user' | 'client';
+  /** Username or client id. */
+  name: string;
+  /** Unknown ('') when the server did not say. */
+  role: string;
+  /** Client sessions: the bearer token and its expiry (epoch ms). */
+  token?: string;
+  expiresAt?: number;
+  /** User sessions: the CSRF token of the cookie's session. */
+  csrf?: string;
 }
 
 let session: Session | null = loadSession();
@@ -60,19 +84,36 @@ function loadSession(): Session | null {
   try {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return null;
-    const s = JSON.parse(raw) as Session;
+    const s = JSON.parse(raw) as { token?: string; expiresAt?: number; clientId?: string; role?: string };
     if (!s.token || !s.expiresAt || s.expiresAt <= Date.now()) {
       sessionStorage.removeItem(KEY);
       return null;
     }
-    return s;
+    return { kind: 'client', name: s.clientId ?? '', role: s.role ?? '', token: s.token, expiresAt: s.expiresAt };
   } catch {
     return null;
   }
 }
 
+function storeClient(s: Session) {
+  sessionStorage.setItem(KEY, JSON.stringify({ token: s.token, expiresAt: s.expiresAt, clientId: s.name, role: s.role }));
+}
+
 export function currentSession(): Session | null {
   return session;
+}
+
+/** True when the signed-in role includes `min` (or the server did not say which role it is). */
+export function hasRole(min: Role, s: Session | null = session): boolean {
+  if (!s) return false;
+  const have = ROLES.indexOf(s.role as Role);
+  return have < 0 || have >= ROLES.indexOf(min);
+}
+
+/** "Your role (viewer) does not allow this: it needs editor." for a button a role cannot use. */
+export function roleRefusal(min: Role, what: string): string {
+  const r = session?.role || 'unknown';
+  return `Your role (${r}) cannot ${what}: it needs the ${min} role or higher. Ask an admin to change your role.`;
 }
 
 /** A message for the sign-in page (why the user was signed out). */
@@ -91,6 +132,7 @@ function emit() {
   listeners.forEach((fn) => fn());
 }
 
+/** Forgets the session in this tab (the server's cookie session stays: see logout). */
 export function signOut(why = '') {
   session = null;
   secret = null;
@@ -98,6 +140,103 @@ export function signOut(why = '') {
   clearTimeout(renewTimer);
   sessionStorage.removeItem(KEY);
   emit();
+}
+
+/** Ends the session: a user's on the server too (POST /auth/logout), then signs out here. */
+export async function logout(): Promise<void> {
+  if (session?.kind === 'user') {
+    await api('/auth/logout', { method: 'POST' }).catch((e) => {
+      // Already ended elsewhere (401): signing out here is all that is left.
+      if (!(e instanceof ApiError && e.status === 401)) throw e;
+    });
+  }
+  signOut('');
+}
+
+interface Me {
+  kind?: 'user' | 'client';
+  name?: string;
+  role?: string;
+  csrf_token?: string;
+}
+
+async function fetchMe(headers: Record<string, string> = {}): Promise<Me | null> {
+  let res: Response;
+  try {
+    res = await fetch(`${API}/auth/me`, { headers: { Accept: 'application/json', ...headers }, cache: 'no-store' });
+  } catch (e) {
+    throw new Error(`Cannot reach the server: ${(e as Error).message}`);
+  }
+  if (res.status === 401) return null;
+  const body = await readBody(res);
+  if (!res.ok) throw toApiError(res, body);
+  return body as Me;
+}
+
+/**
+ * After a (re)load: finds the cookie session of a signed-in user (GET /auth/me) when
+ * the tab holds no API client token. Resolves either way; the sign-in page shows
+ * when there is no session.
+ */
+export async function restoreSession(): Promise<void> {
+  if (session) {
+    if (session.kind === 'client' && !session.role) learnClientRole();
+    return;
+  }
+  try {
+    const me = await fetchMe();
+    if (me && me.kind === 'user' && me.name) {
+      session = { kind: 'user', name: me.name, role: me.role ?? '', csrf: me.csrf_token ?? '' };
+      emit();
+    }
+  } catch (e) {
+    notice = errorText(e);
+    emit();
+  }
+}
+
+/** Signs in with a username and password (POST /auth/login; the server sets the cookie). */
+export async function signInUser(username: string, password: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${API}/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+  } catch (e) {
+    throw new Error(`Cannot reach the server: ${(e as Error).message}`);
+  }
+  const body = await readBody(res);
+  if (!res.ok) {
+    const e = toApiError(res, body);
+    if (res.status === 429) {
+      const after = res.headers.get('Retry-After');
+      throw new Error(`Sign-in refused: ${e.message} [${e.status} ${e.code}]${after ? ` Try again in ${after} s.` : ''}`);
+    }
+    if (res.status === 400 || res.status === 401 || res.status === 403)
+      throw new Error(`Sign-in refused: ${e.message} [${e.status} ${e.code}]. Check the username and password.`);
+    throw e;
+  }
+  const b = body as { username?: string; role?: string; csrf_token?: string };
+  if (!b || !b.csrf_token) throw new Error('The server answered the sign-in without a CSRF token.');
+  session = { kind: 'user', name: b.username ?? username, role: b.role ?? '', csrf: b.csrf_token };
+  sessionStorage.removeItem(KEY);
+  emit();
+}
+
+/** The sign-in methods the server offers (GET /auth/methods); password only when it does not say. */
+export interface Methods {
+  password: boolean;
+  oidc: { name: string; login_url: string } | null;
+}
+
+export async function signInMethods(): Promise<Methods> {
+  const res = await fetch(`${API}/auth/methods`, { headers: { Accept: 'application/json' } });
+  const body = await readBody(res);
+  if (!res.ok) throw toApiError(res, body);
+  const b = body as Partial<Methods>;
+  return { password: b?.password !== false, oidc: b?.oidc && b.oidc.login_url ? b.oidc : null };
 }
 
 async function requestToken(clientId: string, clientSecret: string): Promise<Session> {
@@ -121,12 +260,12 @@ async function requestToken(clientId: string, clientSecret: string): Promise<Ses
   const b = body as { access_token?: string; expires_in?: number };
   if (!b || !b.access_token) throw new Error('The server answered without an access token.');
   const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 3600;
-  return { token: b.access_token, expiresAt: Date.now() + expiresIn * 1000, clientId };
+  return { kind: 'client', name: clientId, role: session?.kind === 'client' ? session.role : '', token: b.access_token, expiresAt: Date.now() + expiresIn * 1000 };
 }
 
 function scheduleRenewal() {
   clearTimeout(renewTimer);
-  if (!session || !secret) return;
+  if (!session || session.kind !== 'client' || !secret || !session.expiresAt) return;
   const left = session.expiresAt - Date.now();
   // Renew at 80% of the lifetime, at least 5 s ahead of expiry.
   const at = Math.max(1000, Math.min(left * 0.8, left - 5000));
@@ -136,14 +275,14 @@ function scheduleRenewal() {
 }
 
 function renew(): Promise<void> {
-  if (!session || !secret) return Promise.reject(new Error('Session expired; sign in again.'));
+  if (!session || session.kind !== 'client' || !secret) return Promise.reject(new Error('Session expired; sign in again.'));
   if (!renewing) {
-    const id = session.clientId;
+    const id = session.name;
     const sec = secret;
     renewing = requestToken(id, sec)
       .then((s) => {
         session = s;
-        sessionStorage.setItem(KEY, JSON.stringify(s));
+        storeClient(s);
         scheduleRenewal();
       })
       .finally(() => {
@@ -153,22 +292,44 @@ function renew(): Promise<void> {
   return renewing;
 }
 
+/** Asks the server which role the signed-in API client has (best effort: unknown shows everything). */
+function learnClientRole() {
+  const s = session;
+  if (!s || s.kind !== 'client' || !s.token) return;
+  fetchMe({ Authorization: `Bearer ${s.token}` })
+    .then((me) => {
+      if (!me || !session || session.token !== s.token || !me.role) return;
+      const next: Session = { ...session, role: me.role };
+      session = next;
+      storeClient(next);
+      emit();
+    })
+    .catch(() => undefined);
+}
+
+/** Signs in as an API client (OAuth2 client credentials; the token stays in this tab). */
 export async function signIn(clientId: string, clientSecret: string): Promise<void> {
   const s = await requestToken(clientId, clientSecret);
   session = s;
   secret = clientSecret;
-  sessionStorage.setItem(KEY, JSON.stringify(s));
+  storeClient(s);
   scheduleRenewal();
   emit();
+  learnClientRole();
 }
 
-async function authHeader(): Promise<string> {
-  if (session && session.expiresAt - Date.now() < 10_000 && secret) await renew();
-  if (!session || session.expiresAt <= Date.now()) {
+/** The headers that authenticate a request: the bearer token, or the CSRF token for a user's cookie session. */
+async function authHeaders(method = 'GET'): Promise<Record<string, string>> {
+  if (session?.kind === 'user') {
+    const m = method.toUpperCase();
+    return m === 'GET' || m === 'HEAD' || m === 'OPTIONS' ? {} : { 'X-CSRF-Token': session.csrf ?? '' };
+  }
+  if (session && session.expiresAt && session.expiresAt - Date.now() < 10_000 && secret) await renew();
+  if (!session || !session.token || !session.expiresAt || session.expiresAt <= Date.now()) {
     signOut('Your session has expired; sign in again.');
     throw new ApiError(401, 'session_expired', 'Your session has expired');
   }
-  return `Bearer ${session.token}`;
+  return { Authorization: `Bearer ${session.token}` };
 }
 
 // ---------------------------------------------------------------------------
@@ -211,7 +372,7 @@ export function withQuery(path: string, query?: RequestOptions['query']): string
 export async function api<T = any>(path: string, opts: RequestOptions = {}): Promise<T> {
   const url = withQuery(API + path, opts.query);
   const doFetch = async () => {
-    const headers: Record<string, string> = { Accept: 'application/json', Authorization: await authHeader() };
+    const headers: Record<string, string> = { Accept: 'application/json', ...(await authHeaders(opts.method)) };
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     try {
       return await fetch(url, {
@@ -226,7 +387,7 @@ export async function api<T = any>(path: string, opts: RequestOptions = {}): Pro
     }
   };
   let res = await doFetch();
-  if (res.status === 401 && secret) {
+  if (res.status === 401 && secret && session?.kind === 'client') {
     // The token may have been rejected early (e.g. server restart with new keys): renew once.
     await renew().catch(() => undefined);
     res = await doFetch();
@@ -267,6 +428,8 @@ export interface Execution {
   started_at?: string | null;
   ended_at?: string | null;
   trigger?: string | null;
+  /** Who started it: "user:alice", "client:admin", "webhook:orders", "schedule:nightly"; null for child executions and older rows. */
+  started_by?: string | null;
   /** The execution this one re-runs (POST /executions/{id}/rerun). */
   rerun_of?: string | null;
   /** The execution whose recorded responses this one replays (POST /executions/{id}/replay). */
@@ -368,7 +531,7 @@ export function streamLogs(id: string, h: StreamHandlers, after = 0): () => void
   const run = async () => {
     while (!ended && !ctrl.signal.aborted) {
       try {
-        const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: await authHeader() };
+        const headers: Record<string, string> = { Accept: 'text/event-stream', ...(await authHeaders()) };
         if (lastSeq) headers['Last-Event-ID'] = String(lastSeq);
         const url = withQuery(`${API}/executions/${encodeURIComponent(id)}/logs`, { after: lastSeq || undefined });
         const res = await fetch(url, { headers, signal: ctrl.signal, cache: 'no-store' });

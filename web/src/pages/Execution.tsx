@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, errorPosition, Execution, fetchLogs, isEnded, items, LogLine, streamLogs } from '../api';
+import { api, currentSession, errorPosition, Execution, fetchLogs, hasRole, isEnded, items, LogLine, streamLogs } from '../api';
 import { duration, fmtDuration, fmtTime } from '../format';
 import { href, navigate } from '../router';
 import { useChildLogs, withChildLines } from '../childlogs';
@@ -75,6 +75,7 @@ export function ExecutionPage({ id }: { id: string }) {
   const [treeError, setTreeError] = useState<unknown>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [cancelling, setCancelling] = useState(false);
+  const canRun = hasRole('runner');
   const [notice, setNotice] = useState('');
   const [outTab, setOutTab] = useState('json');
   // Messages answered from this page: hidden at once, before the status moves on.
@@ -224,12 +225,12 @@ export function ExecutionPage({ id }: { id: string }) {
         </h1>
         <StatusBadge status={exe.status} />
         <div class="spacer" />
-        {!isEnded(exe.status) && (
+        {!isEnded(exe.status) && canRun && (
           <button class="danger" onClick={cancel} disabled={cancelling} data-testid="cancel">
             {cancelling ? 'Cancelling…' : 'Cancel execution'}
           </button>
         )}
-        {exe.type === 'FLOW' && (
+        {exe.type === 'FLOW' && canRun && (
           <>
             <button onClick={() => start(() => rerun(exe.id, 'latest'))} disabled={starting} data-testid="rerun" title="Starts a new execution with the same inputs, on the flow's latest revision">
               Re-run
@@ -241,7 +242,7 @@ export function ExecutionPage({ id }: { id: string }) {
             ) : null}
           </>
         )}
-        {exe.type === 'FLOW' && isEnded(exe.status) && (
+        {exe.type === 'FLOW' && isEnded(exe.status) && hasRole('editor') && (
           <>
             <button class="secondary" onClick={() => start(() => replay(exe.id))} disabled={starting} data-testid="replay" title="Runs the flow's latest revision against the responses this execution recorded, calling no service">
               Replay
@@ -285,6 +286,10 @@ export function ExecutionPage({ id }: { id: string }) {
         <dd data-testid="status">{exe.status}</dd>
         <dt>Trigger</dt>
         <dd data-testid="trigger">{exe.trigger != null ? String(exe.trigger) : '—'}</dd>
+        <dt>Started by</dt>
+        <dd class="mono" data-testid="started-by">
+          {exe.started_by ?? (exe.parent_id ? 'its parent execution' : '—')}
+        </dd>
         {exe.rerun_of && (
           <>
             <dt>Re-run of</dt>
@@ -352,7 +357,10 @@ export function ExecutionPage({ id }: { id: string }) {
         )}
       </dl>
 
-      {msg && (
+      {msg && !canRun && (
+        <Notice kind="warn">This execution waits for an answer to “{String(msg.subject ?? 'a message')}”; your role ({currentSession()?.role}) cannot answer it (the runner role can).</Notice>
+      )}
+      {msg && canRun && (
         <MessageForm
           key={msgKey}
           id={exe.id}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, Execution, isEnded, items } from '../api';
+import { api, Execution, hasRole, isEnded, items } from '../api';
 import { duration, fmtTime } from '../format';
 import { href, navigate } from '../router';
 import { ErrorBox, StatusBadge, TryLine, useAsync, useNow } from '../ui';
@@ -187,6 +187,7 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                   <th scope="col">Name</th>
                   <th scope="col">Status</th>
                   <th scope="col">Trigger</th>
+                  <th scope="col">Started by</th>
                   <th scope="col">Created</th>
                   <th scope="col">Duration</th>
                   <th scope="col">Error</th>
@@ -209,13 +210,14 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                       <StatusBadge status={x.status} />
                     </td>
                     <td>{x.trigger != null ? String(x.trigger) : ''}</td>
+                    <td class="mono" data-testid="row-started-by">{x.started_by ?? ''}</td>
                     <td>{fmtTime(x.created_at)}</td>
                     <td>{duration(x.started_at ?? x.created_at, x.ended_at, now)}</td>
                     <td class="err-cell" title={x.status_message || undefined}>
                       {x.status === 'ENDED_ERROR' && x.status_message ? shortMessage(x.status_message) : !isEnded(x.status) ? <TryLine exe={x} /> : ''}
                     </td>
                     <td class="actions">
-                      {x.type === 'FLOW' && (
+                      {x.type === 'FLOW' && hasRole('runner') && (
                         <button class="secondary" onClick={() => doRerun(x)} aria-label={`Re-run ${x.name} (${x.id.slice(0, 12)})`} data-testid="row-rerun">
                           Re-run
                         </button>
@@ -225,7 +227,7 @@ export function ExecutionsPage({ query }: { query: URLSearchParams }) {
                 ))}
                 {data.list.length === 0 && (
                   <tr>
-                    <td colSpan={9} class="muted">
+                    <td colSpan={10} class="muted">
                       No executions match.
                     </td>
                   </tr>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, errorPosition, Execution, isEnded, items, LogLine, sleep, streamLogs } from '../api';
+import { api, ApiError, errorPosition, Execution, hasRole, isEnded, items, LogLine, roleRefusal, sleep, streamLogs } from '../api';
 import { DEFAULT_SCRIPT } from '../editor/completions';
 import type { EditorHandle } from '../editor/cm';
 import { duration, fmtTime } from '../format';
@@ -22,6 +22,8 @@ interface Revision {
   script: string;
   created_at?: string;
   description?: string;
+  /** Who saved it: "user:alice", "client:admin"; absent on older revisions. */
+  author?: string | null;
 }
 
 function isMac() {
@@ -196,6 +198,11 @@ export function FlowEditorPage({ name, query }: { name: string; query?: URLSearc
     if (!editor.current) return false;
     setSaveError(null);
     setSaveMsg('');
+    if (!hasRole('editor')) {
+      // Ctrl+S still reaches here: say why nothing is saved.
+      setSaveError(new Error(roleRefusal('editor', 'save flows')));
+      return false;
+    }
     let inputsSchema: unknown = undefined;
     if (schemaEdit.trim()) {
       try {
@@ -325,6 +332,10 @@ export function FlowEditorPage({ name, query }: { name: string; query?: URLSearc
   const run = async () => {
     if (running && exe && !isEnded(exe.status)) return;
     setRunError(null);
+    if (!hasRole('editor')) {
+      setRunError(new Error(roleRefusal('editor', 'run drafts of a flow')));
+      return;
+    }
     const inputs = readInputs();
     if (!inputs) return;
     if (isNew) {
@@ -424,6 +435,7 @@ export function FlowEditorPage({ name, query }: { name: string; query?: URLSearc
   const live = !!exe && !isEnded(exe.status);
   const now = useNow(live);
   const mod = isMac() ? '⌘' : 'Ctrl';
+  const canEdit = hasRole('editor');
 
   return (
     <section class="editor-page" aria-labelledby="flow-title">
@@ -436,21 +448,27 @@ export function FlowEditorPage({ name, query }: { name: string; query?: URLSearc
           {dirty ? ' • unsaved changes' : ''}
         </span>
         <div class="spacer" />
-        <button onClick={() => save()} disabled={!ready || saving} title={`${mod}+S`} data-testid="save">
-          {saving ? 'Saving…' : 'Save'} <kbd>{mod}+S</kbd>
-        </button>
+        {canEdit && (
+          <button onClick={() => save()} disabled={!ready || saving} title={`${mod}+S`} data-testid="save">
+            {saving ? 'Saving…' : 'Save'} <kbd>{mod}+S</kbd>
+          </button>
+        )}
         <button class="secondary" onClick={() => setShowRevs((s) => !s)} aria-expanded={showRevs} disabled={isNew}>
           History
         </button>
         <a class="button secondary" href={href(['executions'], { flow: name })}>
           Executions
         </a>
-        <button class="secondary" onClick={() => setRenameTo(renameTo === null ? name : null)} aria-expanded={renameTo !== null} disabled={isNew}>
-          Rename
-        </button>
-        <button class="danger" onClick={doDelete} disabled={isNew}>
-          Delete
-        </button>
+        {canEdit && (
+          <>
+            <button class="secondary" onClick={() => setRenameTo(renameTo === null ? name : null)} aria-expanded={renameTo !== null} disabled={isNew}>
+              Rename
+            </button>
+            <button class="danger" onClick={doDelete} disabled={isNew}>
+              Delete
+            </button>
+          </>
+        )}
       </div>
       {renameTo !== null && (
         <form class="inline" onSubmit={doRename} aria-label="Rename flow">
@@ -571,10 +589,16 @@ export function FlowEditorPage({ name, query }: { name: string; query?: URLSearc
             </label>
           )}
           <div class="row">
-            <button type="submit" disabled={!ready || (running && live)} data-testid="run" title="Runs the editor's script without saving it">
-              {running && live ? 'Running…' : 'Run'} <kbd>Ctrl+Enter</kbd>
-            </button>
-            {exe && isEnded(exe.status) && exe.type === 'FLOW' && (
+            {canEdit ? (
+              <button type="submit" disabled={!ready || (running && live)} data-testid="run" title="Runs the editor's script without saving it">
+                {running && live ? 'Running…' : 'Run'} <kbd>Ctrl+Enter</kbd>
+              </button>
+            ) : (
+              <span class="muted" data-testid="read-only">
+                Read only: your role cannot save or run drafts (the editor role can).
+              </span>
+            )}
+            {canEdit && exe && isEnded(exe.status) && exe.type === 'FLOW' && (
               <button type="button" class="secondary" onClick={replay} data-testid="replay-draft" title="Runs the editor's script against the responses this execution recorded, calling no service">
                 Replay with this script
               </button>
@@ -678,6 +702,12 @@ function Revisions({ name, current, onLoad }: { name: string; current: () => str
                 <button class={sel?.revision === r.revision ? 'active link' : 'link'} aria-pressed={sel?.revision === r.revision} onClick={() => setSel(r)}>
                   Revision {r.revision}
                   <span class="muted small"> {fmtTime(r.created_at)}</span>
+                  {r.author && (
+                    <span class="muted small author" data-testid="revision-author">
+                      {' '}
+                      by {r.author}
+                    </span>
+                  )}
                 </button>
               </li>
             ))}

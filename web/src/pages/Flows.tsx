@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, Execution, items } from '../api';
+import { api, ApiError, Execution, hasRole, items } from '../api';
 import { DEFAULT_SCRIPT } from '../editor/completions';
 import { fmtTime } from '../format';
 import { href, navigate } from '../router';
@@ -123,6 +123,7 @@ export function FlowsPage({ query }: { query: URLSearchParams }) {
     <section aria-labelledby="flows-title">
       <div class="page-head">
         <h1 id="flows-title">Flows</h1>
+        {hasRole('editor') && (
         <form class="inline" onSubmit={create} aria-label="Create a flow">
           <label>
             New flow name
@@ -130,6 +131,7 @@ export function FlowsPage({ query }: { query: URLSearchParams }) {
           </label>
           <button type="submit">Create</button>
         </form>
+        )}
       </div>
       <label class="search">
         Search
@@ -202,22 +204,28 @@ export function FlowsPage({ query }: { query: URLSearchParams }) {
                     ) : null}
                   </td>
                   <td class="actions">
-                    <button onClick={() => runFlow(f.name)} aria-label={`Run ${f.name}`} data-testid="flow-run">
-                      Run
-                    </button>
+                    {hasRole('runner') && (
+                      <button onClick={() => runFlow(f.name)} aria-label={`Run ${f.name}`} data-testid="flow-run">
+                        Run
+                      </button>
+                    )}
                     <a href={href(['executions'], { flow: f.name })}>Executions</a>
-                    <button
-                      class="secondary"
-                      onClick={() => {
-                        setRenaming(f.name);
-                        setRenameTo(f.name);
-                      }}
-                    >
-                      Rename
-                    </button>
-                    <button class="danger" onClick={() => del(f.name)}>
-                      Delete
-                    </button>
+                    {hasRole('editor') && (
+                      <>
+                        <button
+                          class="secondary"
+                          onClick={() => {
+                            setRenaming(f.name);
+                            setRenameTo(f.name);
+                          }}
+                        >
+                          Rename
+                        </button>
+                        <button class="danger" onClick={() => del(f.name)}>
+                          Delete
+                        </button>
+                      </>
+                    )}
                   </td>
                 </tr>
               ))}
