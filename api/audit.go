@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -104,16 +103,8 @@ func (s *Server) listAudit(c echo.Context) error {
 	q := c.QueryParams()
 	f := engine.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), Cursor: q.Get("cursor")}
 	var err error
-	if f.Since, err = parseTime("since", q.Get("since")); err != nil {
+	if f.Since, f.Until, f.Limit, err = parseWindow(q); err != nil {
 		return err
-	}
-	if f.Until, err = parseTime("until", q.Get("until")); err != nil {
-		return err
-	}
-	if l := q.Get("limit"); l != "" {
-		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 {
-			return invalid("limit=%q is not a positive number", l)
-		}
 	}
 	items, next, err := log.ListAudit(c.Request().Context(), f)
 	if err != nil {

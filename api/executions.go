@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -74,16 +75,8 @@ func (s *Server) listExecutions(c echo.Context) error {
 		return invalid("type %q is not FLOW or CONNECTION", f.Type)
 	}
 	var err error
-	if f.Since, err = parseTime("since", q.Get("since")); err != nil {
+	if f.Since, f.Until, f.Limit, err = parseWindow(q); err != nil {
 		return err
-	}
-	if f.Until, err = parseTime("until", q.Get("until")); err != nil {
-		return err
-	}
-	if l := q.Get("limit"); l != "" {
-		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 {
-			return invalid("limit=%q is not a positive number", l)
-		}
 	}
 	items, next, err := s.Store.ListExecutions(c.Request().Context(), f)
 	if err != nil {
@@ -102,6 +95,22 @@ const (
 
 // inputPathRE is a dotted path of plain keys.
 var inputPathRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$`)
+
+// parseWindow reads the since, until and limit parameters that the lists share.
+func parseWindow(q url.Values) (since, until time.Time, limit int, err error) {
+	if since, err = parseTime("since", q.Get("since")); err != nil {
+		return
+	}
+	if until, err = parseTime("until", q.Get("until")); err != nil {
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
+			return since, until, 0, invalid("limit=%q is not a positive number", l)
+		}
+	}
+	return since, until, limit, nil
+}
 
 func parseTime(name, v string) (time.Time, error) {
 	if v == "" {

@@ -134,7 +134,7 @@ func (tp *topology) start(name string, env []string, path string, args ...string
 		tp.tb.Fatalf("start %s: %v", name, err)
 	}
 	go func() { _ = p.cmd.Wait(); f.Close(); close(p.done) }()
-	tp.tb.Cleanup(func() { p.kill(tp.tb) })
+	tp.tb.Cleanup(func() { p.kill() })
 	return p
 }
 
@@ -225,7 +225,7 @@ func (p *osProc) started() (float64, error) {
 }
 
 // kill ends the process with SIGKILL, as a crash or the OOM killer would.
-func (p *osProc) kill(tb testing.TB) {
+func (p *osProc) kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 }
@@ -237,7 +237,7 @@ func (p *osProc) stop(tb testing.TB) {
 	select {
 	case <-p.done:
 	case <-time.After(2 * time.Minute):
-		p.kill(tb)
+		p.kill()
 		tb.Fatalf("%s did not stop within 2 minutes of SIGTERM: see %s", p.name, p.log)
 	}
 }
@@ -350,7 +350,7 @@ func TestProductionTopology(t *testing.T) {
 			for time.Now().Before(deadline) {
 				if n, err := victim.started(); err == nil && n >= 20 {
 					before = n
-					victim.kill(t)
+					victim.kill()
 					killed <- nil
 					return
 				}

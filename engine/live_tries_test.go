@@ -147,9 +147,15 @@ func TestLiveTriesThrottled(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		l.report(make([]any, i), false)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(st.updates()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting && len(st.updates()) == 0; {
+		select {
+		case <-deadline:
+			waiting = false
+		case <-tick.C:
+		}
 	}
 	ups := st.updates()
 	if len(ups) != 1 || len(logOf(t, ups[0].Outputs)) != 3 {
